@@ -1,0 +1,365 @@
+"""The `Schedule` base class, validation helpers and the serialisation registry.
+
+Every family is a frozen, slotted, keyword-only dataclass that subclasses `Schedule`
+and implements `_eval` on a float64 array of steps. Everything a user sees (calling,
+`values`, `to_dict`, `repr`, the metric-driven state) is implemented once, here.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import itertools
+import math
+import numbers
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, overload
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from lrlab.plateau import PlateauState
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+JSON: TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
+S = TypeVar("S", bound="Schedule")
+
+_REGISTRY: dict[str, type[Schedule]] = {}
+
+
+class Schedule(abc.ABC):
+    """A learning-rate schedule: an immutable, pure function of the step.
+
+    ``s(t)`` is the learning rate used for the update after ``t`` scheduler steps
+    (``t = 0`` is the first update); it is torch's ``last_epoch``. A Python number in
+    gives a Python float out; an array in gives a float64 array of the same shape out.
+
+    >>> import lrlab
+    >>> s = lrlab.cosine(init=0.1, steps=100, end=0.001)
+    >>> s(0), s(100), s(1000)
+    (0.1, 0.001, 0.001)
+    >>> s.values(3).round(6).tolist()
+    [0.1, 0.099976, 0.099902]
+    """
+
+    __slots__ = ()
+
+    family: ClassVar[str]
+    """The family's name: the same in Python, in specs, in dicts and in ``repr``."""
+
+    _positional: ClassVar[str | None] = None
+    """The one parameter passed by position (a composite's parts), if any."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        family = cls.__dict__.get("family")
+        if isinstance(family, str):
+            _REGISTRY[family] = cls
+
+    # --- evaluation -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        """Values at steps ``t`` (1-d, finite, >= 0); ``driven`` is the plateau's lr."""
+
+    def _driven_at(self, t: float) -> bool:
+        """Whether a metric-driven (plateau) phase is the active phase at step ``t``."""
+        del t
+        return False
+
+    def _plateaus(self) -> Iterator[Schedule]:
+        """The metric-driven nodes of this schedule's tree."""
+        for child in self._children():
+            yield from child._plateaus()
+
+    def _children(self) -> tuple[Schedule, ...]:
+        return ()
+
+    @property
+    def metric_driven(self) -> bool:
+        """True when part of the schedule follows a metric (a `plateau` phase).
+
+        Such a schedule has no value as a function of the step alone: drive it with
+        `initial_state`, `update` and `lr`.
+        """
+        return any(True for _ in self._plateaus())
+
+    @overload
+    def __call__(self, t: float) -> float: ...
+
+    @overload
+    def __call__(self, t: npt.ArrayLike) -> FloatArray: ...
+
+    def __call__(self, t: float | npt.ArrayLike) -> float | FloatArray:
+        """The learning rate at step ``t`` (a number or an array of steps)."""
+        self._require_pure()
+        if isinstance(t, int | float | np.integer | np.floating) and not isinstance(t, bool):
+            return float(self._eval(_steps_array(np.array([float(t)])), None)[0])
+        arr = np.asarray(t)
+        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+            raise TypeError(f"t must be a number or an array of numbers, got {t!r}")
+        flat = _steps_array(arr.astype(np.float64, copy=False).ravel())
+        return self._eval(flat, None).reshape(arr.shape)
+
+    def values(self, n: int, start: int = 0) -> FloatArray:
+        """The learning rates at steps ``start, start + 1, ..., start + n - 1``.
+
+        >>> import lrlab
+        >>> lrlab.step(init=1.0, period=2, gamma=0.5).values(5).tolist()
+        [1.0, 1.0, 0.5, 0.5, 0.25]
+        """
+        n = check_int("values", "n", n, minimum=0)
+        start = check_int("values", "start", start, minimum=0)
+        return self(np.arange(start, start + n, dtype=np.float64))
+
+    def _require_pure(self) -> None:
+        if self.metric_driven:
+            raise TypeError(
+                f"{self.family}: this schedule has a metric-driven plateau phase, so its "
+                "learning rate depends on the metric, not on the step alone; drive it with "
+                "s.initial_state(), s.update(state, metric) and s.lr(state)"
+            )
+
+    # --- metric-driven use (works for every schedule) ----------------------------------
+
+    def initial_state(self) -> PlateauState:
+        """The state before the first step: step 0, the plateau's initial lr, no history.
+
+        >>> import lrlab
+        >>> s = lrlab.plateau(init=0.1, factor=0.5, patience=0)
+        >>> state = s.initial_state()
+        >>> for loss in [1.0, 1.0, 0.5]:
+        ...     state = s.update(state, loss)
+        >>> s.lr(state)
+        0.05
+        """
+        from lrlab.plateau import PlateauState
+
+        nodes = list(self._plateaus())
+        if not nodes:
+            return PlateauState(step=0, lr=0.0, best=math.inf)
+        return nodes[0]._initial_plateau_state()
+
+    def _initial_plateau_state(self) -> PlateauState:
+        raise NotImplementedError  # pragma: no cover - only plateau overrides it
+
+    def lr(self, state: PlateauState) -> float:
+        """The learning rate at ``state.step`` given the metric history in ``state``."""
+        t = _steps_array(np.array([float(state.step)]))
+        return float(self._eval(t, state.lr if self.metric_driven else None)[0])
+
+    def update(self, state: PlateauState, metric: float | None = None) -> PlateauState:
+        """Take one scheduler step; ``metric`` is the one measured with the current lr.
+
+        The metric reaches the plateau only while the plateau phase is active at the
+        current step; pass ``None`` on steps without a measurement (per-batch steps).
+        """
+        from lrlab.plateau import advance
+
+        return advance(self, state, metric)
+
+    # --- data -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, JSON]:
+        """A JSON-safe dict (``{"family": ..., **parameters}``) that `from_dict` reads.
+
+        >>> import lrlab
+        >>> d = lrlab.exponential(init=0.1, gamma=0.9).to_dict()
+        >>> d
+        {'family': 'exponential', 'init': 0.1, 'gamma': 0.9}
+        >>> lrlab.from_dict(d) == lrlab.exponential(init=0.1, gamma=0.9)
+        True
+        """
+        out: dict[str, JSON] = {"family": self.family}
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            out[field.name] = _to_json(getattr(self, field.name))
+        return out
+
+    def __repr__(self) -> str:
+        parts = []
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if field.default is not dataclasses.MISSING and _same(value, field.default):
+                continue
+            text = _spec_value(value)
+            parts.append(text if field.name == self._positional else f"{field.name}={text}")
+        return f"{self.family}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _spec_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_spec_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def _to_json(value: object) -> JSON:
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot serialise {value!r}")  # pragma: no cover - fields are checked
+
+
+def from_dict(data: Mapping[str, Any]) -> Schedule:
+    """Rebuild a schedule from `Schedule.to_dict` output (validated like any construction).
+
+    >>> import lrlab
+    >>> lrlab.from_dict({"family": "step", "init": 0.1, "period": 30, "gamma": 0.5})
+    step(init=0.1, period=30, gamma=0.5)
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"from_dict: expected a dict, got {type(data).__name__}")
+    family = data.get("family")
+    if not isinstance(family, str):
+        raise ValueError(f"from_dict: 'family' must be a string, got {family!r}")
+    cls = _REGISTRY.get(family)
+    if cls is None:
+        raise ValueError(
+            f"from_dict: unknown family {family!r}; known: {', '.join(sorted(_REGISTRY))}"
+        )
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "family":
+            continue
+        if key not in names:
+            raise ValueError(
+                f"from_dict: {family} has no parameter {key!r}; "
+                f"parameters: {', '.join(sorted(names))}"
+            )
+        kwargs[key] = _from_json(value)
+    return cls(**kwargs)
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return from_dict(value)
+    if isinstance(value, list):
+        return tuple(_from_json(v) for v in value)
+    return value
+
+
+def families() -> dict[str, type[Schedule]]:
+    """Every registered family, by name.
+
+    >>> import lrlab
+    >>> "cosine" in lrlab.families()
+    True
+    """
+    return dict(sorted(_REGISTRY.items()))
+
+
+def _steps_array(t: FloatArray) -> FloatArray:
+    if t.size and not (t.min() >= 0 and math.isfinite(t.max())):
+        bad = t[~(np.isfinite(t) & (t >= 0))][0]
+        raise ValueError(f"t must be finite and >= 0, got {float(bad)!r}")
+    return t
+
+
+# --- validation helpers (messages name the family, the parameter and the value) --------
+
+
+def check_float(
+    family: str,
+    name: str,
+    value: object,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict_min: bool = False,
+    strict_max: bool = False,
+) -> float:
+    """A finite real number within the bounds, as a float; else a precise error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{family}: {name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{family}: {name} must be finite, got {value!r}")
+    low_bad = minimum is not None and (number < minimum or (strict_min and number == minimum))
+    high_bad = maximum is not None and (number > maximum or (strict_max and number == maximum))
+    if low_bad or high_bad:
+        raise ValueError(
+            f"{family}: {name} must be {_range_text(minimum, maximum, strict_min, strict_max)}"
+            f", got {value!r}"
+        )
+    return number
+
+
+def _range_text(lo: float | None, hi: float | None, strict_lo: bool, strict_hi: bool) -> str:
+    if lo == 0 and hi is None:
+        return "> 0" if strict_lo else ">= 0"
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if strict_lo else '>='} {lo:g}")
+    if hi is not None:
+        parts.append(f"{'<' if strict_hi else '<='} {hi:g}")
+    return " and ".join(parts)
+
+
+def check_lr(family: str, name: str, value: object) -> float:
+    """A learning rate: a finite number >= 0."""
+    return check_float(family, name, value, minimum=0.0)
+
+
+def check_int(family: str, name: str, value: object, *, minimum: int = 1) -> int:
+    """An int (not a bool, not a float) >= ``minimum``."""
+    what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{family}: {name} must be {what}, got {value!r}")
+    number = int(value)
+    if number < minimum:
+        raise ValueError(f"{family}: {name} must be {what}, got {value!r}")
+    return number
+
+
+def check_choice(family: str, name: str, value: object, choices: Sequence[str]) -> str:
+    """One of the allowed strings."""
+    if not isinstance(value, str) or value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{family}: {name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def check_bool(family: str, name: str, value: object) -> bool:
+    """A real bool (not 0/1)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{family}: {name} must be True or False, got {value!r}")
+    return value
+
+
+def check_schedule(family: str, name: str, value: object) -> Schedule:
+    """A `Schedule` instance."""
+    if not isinstance(value, Schedule):
+        raise TypeError(f"{family}: {name} must be a schedule, got {value!r}")
+    return value
+
+
+def check_sequence(family: str, name: str, value: object) -> tuple[object, ...]:
+    """A list or tuple (not a string, not a bare number), as a tuple."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"{family}: {name} must be a list, got {value!r}")
+    return tuple(value.tolist() if isinstance(value, np.ndarray) else value)
+
+
+def check_increasing(
+    family: str, name: str, values: tuple[int, ...], *, strict: bool = True
+) -> None:
+    """Raise unless ``values`` is (strictly) increasing."""
+    for a, b in itertools.pairwise(values):
+        if b < a or (strict and b == a):
+            kind = "strictly increasing" if strict else "sorted (non-decreasing)"
+            raise ValueError(f"{family}: {name} must be {kind}, got {list(values)!r}")
+
+
+def set_field(obj: object, name: str, value: object) -> None:
+    """Assign a normalised value to a frozen dataclass field in ``__post_init__``."""
+    object.__setattr__(obj, name, value)

@@ -1,0 +1,257 @@
+"""Decay families: constant, step, multistep, exponential, linear, polynomial, piecewise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, final
+
+import numpy as np
+
+from lrlab.schedules._base import (
+    FloatArray,
+    Schedule,
+    check_float,
+    check_increasing,
+    check_int,
+    check_lr,
+    check_sequence,
+    set_field,
+)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class constant(Schedule):
+    """The same learning rate at every step.
+
+    >>> import lrlab
+    >>> lrlab.constant(value=0.01)(12345)
+    0.01
+    """
+
+    family: ClassVar[str] = "constant"
+    value: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "value", check_lr(self.family, "value", self.value))
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return np.full_like(t, self.value)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class step(Schedule):
+    """``init * gamma ** floor(t / period)``: multiply by ``gamma`` every ``period`` steps.
+
+    torch's ``StepLR(step_size=period, gamma=gamma)``.
+
+    >>> import lrlab
+    >>> lrlab.step(init=0.1, period=30, gamma=0.5)([0, 29, 30, 60]).tolist()
+    [0.1, 0.1, 0.05, 0.025]
+    """
+
+    family: ClassVar[str] = "step"
+    init: float
+    period: int
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        f = self.family
+        set_field(self, "init", check_lr(f, "init", self.init))
+        set_field(self, "period", check_int(f, "period", self.period))
+        set_field(self, "gamma", check_float(f, "gamma", self.gamma, minimum=0.0, maximum=1.0))
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return self.init * np.power(self.gamma, np.floor_divide(t, self.period))
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class multistep(Schedule):
+    """Multiply by ``gamma`` at each milestone: ``init * gamma ** #{m <= t}``.
+
+    A milestone listed twice multiplies twice (torch's ``MultiStepLR`` does the same).
+
+    >>> import lrlab
+    >>> lrlab.multistep(init=1.0, milestones=[2, 4], gamma=0.1).values(5).round(6).tolist()
+    [1.0, 1.0, 0.1, 0.1, 0.01]
+    """
+
+    family: ClassVar[str] = "multistep"
+    init: float
+    milestones: tuple[int, ...]
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        f = self.family
+        set_field(self, "init", check_lr(f, "init", self.init))
+        ms = tuple(
+            check_int(f, "milestones", m, minimum=0)
+            for m in check_sequence(f, "milestones", self.milestones)
+        )
+        if not ms:
+            raise ValueError(f"{f}: milestones must not be empty, got []")
+        check_increasing(f, "milestones", ms, strict=False)
+        set_field(self, "milestones", ms)
+        set_field(self, "gamma", check_float(f, "gamma", self.gamma, minimum=0.0, maximum=1.0))
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        count = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
+        return self.init * np.power(self.gamma, count.astype(np.float64))
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class exponential(Schedule):
+    """``init * gamma ** t``: multiply by ``gamma`` every step.
+
+    >>> import lrlab
+    >>> lrlab.exponential(init=1.0, gamma=0.5).values(4).tolist()
+    [1.0, 0.5, 0.25, 0.125]
+    """
+
+    family: ClassVar[str] = "exponential"
+    init: float
+    gamma: float
+
+    def __post_init__(self) -> None:
+        f = self.family
+        set_field(self, "init", check_lr(f, "init", self.init))
+        set_field(
+            self,
+            "gamma",
+            check_float(f, "gamma", self.gamma, minimum=0.0, maximum=1.0, strict_min=True),
+        )
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return self.init * np.power(self.gamma, t)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class linear(Schedule):
+    """A straight line from ``init`` to ``end`` over ``steps``, then ``end``.
+
+    >>> import lrlab
+    >>> lrlab.linear(init=1.0, end=0.0, steps=4).values(6).tolist()
+    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    family: ClassVar[str] = "linear"
+    init: float
+    end: float
+    steps: int
+
+    def __post_init__(self) -> None:
+        f = self.family
+        set_field(self, "init", check_lr(f, "init", self.init))
+        set_field(self, "end", check_lr(f, "end", self.end))
+        set_field(self, "steps", check_int(f, "steps", self.steps))
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return self.init + (self.end - self.init) * np.minimum(t, self.steps) / self.steps
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class polynomial(Schedule):
+    """``end + (init - end) * (1 - t/steps) ** power`` over ``steps``, then ``end``.
+
+    torch's ``PolynomialLR(total_iters=steps, power=power)`` is ``end=0``.
+
+    >>> import lrlab
+    >>> lrlab.polynomial(init=1.0, steps=4, power=2.0).values(5).tolist()
+    [1.0, 0.5625, 0.25, 0.0625, 0.0]
+    """
+
+    family: ClassVar[str] = "polynomial"
+    init: float
+    steps: int
+    end: float = 0.0
+    power: float = 1.0
+
+    def __post_init__(self) -> None:
+        f = self.family
+        set_field(self, "init", check_lr(f, "init", self.init))
+        set_field(self, "steps", check_int(f, "steps", self.steps))
+        set_field(self, "end", check_lr(f, "end", self.end))
+        set_field(self, "power", check_float(f, "power", self.power, minimum=0.0, strict_min=True))
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        remaining = 1.0 - np.minimum(t, self.steps) / self.steps
+        return self.end + (self.init - self.end) * np.power(remaining, self.power)
+
+
+def _points(family: str, schedule: Schedule, boundaries: object, lrs: object) -> None:
+    bs = tuple(
+        check_int(family, "boundaries", b, minimum=0)
+        for b in check_sequence(family, "boundaries", boundaries)
+    )
+    vs = tuple(check_lr(family, "lrs", v) for v in check_sequence(family, "lrs", lrs))
+    check_increasing(family, "boundaries", bs)
+    set_field(schedule, "boundaries", bs)
+    set_field(schedule, "lrs", vs)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class piecewise_constant(Schedule):
+    """``lrs[i]`` on ``[boundaries[i-1], boundaries[i])``: one more lr than boundaries.
+
+    >>> import lrlab
+    >>> s = lrlab.piecewise_constant(boundaries=[2, 4], lrs=[0.1, 0.01, 0.001])
+    >>> s.values(5).tolist()
+    [0.1, 0.1, 0.01, 0.01, 0.001]
+    """
+
+    family: ClassVar[str] = "piecewise_constant"
+    boundaries: tuple[int, ...]
+    lrs: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        f = self.family
+        _points(f, self, self.boundaries, self.lrs)
+        if self.boundaries and self.boundaries[0] < 1:
+            raise ValueError(f"{f}: boundaries must be >= 1, got {list(self.boundaries)!r}")
+        if len(self.lrs) != len(self.boundaries) + 1:
+            raise ValueError(
+                f"{f}: lrs must have one more entry than boundaries "
+                f"({len(self.boundaries) + 1}), got {len(self.lrs)}"
+            )
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.float64), t, side="right")
+        return np.asarray(self.lrs, dtype=np.float64)[index]
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class piecewise_linear(Schedule):
+    """Straight lines through the points ``(boundaries[i], lrs[i])``, then the last lr.
+
+    ``boundaries`` starts at 0 and increases strictly.
+
+    >>> import lrlab
+    >>> s = lrlab.piecewise_linear(boundaries=[0, 2, 4], lrs=[0.0, 1.0, 0.5])
+    >>> s.values(6).tolist()
+    [0.0, 0.5, 1.0, 0.75, 0.5, 0.5]
+    """
+
+    family: ClassVar[str] = "piecewise_linear"
+    boundaries: tuple[int, ...]
+    lrs: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        f = self.family
+        _points(f, self, self.boundaries, self.lrs)
+        if not self.boundaries or self.boundaries[0] != 0:
+            raise ValueError(f"{f}: boundaries must start at 0, got {list(self.boundaries)!r}")
+        if len(self.lrs) != len(self.boundaries):
+            raise ValueError(
+                f"{f}: lrs must have one entry per boundary "
+                f"({len(self.boundaries)}), got {len(self.lrs)}"
+            )
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return np.interp(t, np.asarray(self.boundaries, dtype=np.float64), self.lrs)

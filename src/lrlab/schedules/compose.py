@@ -1,0 +1,293 @@
+"""Composition as data: warmup, join (phases), product, scale and clip.
+
+Composites hold their parts as fields, so they compare, hash, print and serialise like
+any family. A tree may hold at most one metric-driven `plateau` node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal, final
+
+import numpy as np
+
+from lrlab.schedules._base import (
+    FloatArray,
+    Schedule,
+    check_choice,
+    check_float,
+    check_increasing,
+    check_int,
+    check_lr,
+    check_schedule,
+    check_sequence,
+    set_field,
+)
+
+
+def _check_parts(family: str, name: str, parts: object, minimum: int) -> tuple[Schedule, ...]:
+    items = tuple(check_schedule(family, name, p) for p in check_sequence(family, name, parts))
+    if len(items) < minimum:
+        raise ValueError(f"{family}: {name} needs at least {minimum} schedules, got {len(items)}")
+    plateaus = sum(1 for p in items for _ in p._plateaus())
+    if plateaus > 1:
+        raise ValueError(
+            f"{family}: at most one metric-driven plateau per schedule, got {plateaus}"
+        )
+    return items
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class warmup(Schedule):
+    """Warm up for ``steps`` steps into ``inner``; ``mode`` says how the two meet.
+
+    - ``mode='prefix'`` (default): the warmup comes first and ``inner`` starts after it,
+      at its own step 0. The warmup ramps to ``inner(0)``. A 1000-step run with 100 warmup
+      steps wants an ``inner`` of 900 steps.
+    - ``mode='overlay'``: the warmup multiplies ``inner``'s first ``steps`` values;
+      ``inner`` runs on the global step. torch's ``LinearLR`` in a ``ChainedScheduler``
+      and Hugging Face's ``*_with_warmup`` factors behave like this.
+
+    The ramp factor starts at ``start_factor`` and reaches 1 at ``steps``; ``shape`` is
+    ``'linear'``, ``'cosine'`` (a half cosine) or ``'exponential'`` (geometric, needs
+    ``start_factor > 0``).
+
+    >>> import lrlab
+    >>> s = lrlab.warmup(lrlab.constant(value=1.0), steps=4)
+    >>> s.values(6).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    >>> inner = lrlab.linear(init=1.0, end=0.0, steps=8)
+    >>> lrlab.warmup(inner, steps=4, mode="prefix")(4)
+    1.0
+    >>> lrlab.warmup(inner, steps=4, mode="overlay")(4)
+    0.5
+    """
+
+    family: ClassVar[str] = "warmup"
+    _positional: ClassVar[str | None] = "inner"
+    inner: Schedule
+    steps: int
+    start_factor: float = 0.0
+    shape: Literal["linear", "cosine", "exponential"] = "linear"
+    mode: Literal["prefix", "overlay"] = "prefix"
+
+    def __init__(
+        self,
+        inner: Schedule,
+        *,
+        steps: int,
+        start_factor: float = 0.0,
+        shape: Literal["linear", "cosine", "exponential"] = "linear",
+        mode: Literal["prefix", "overlay"] = "prefix",
+    ) -> None:
+        f = self.family
+        set_field(self, "inner", _check_parts(f, "inner", [inner], 1)[0])
+        set_field(self, "steps", check_int(f, "steps", steps))
+        set_field(
+            self,
+            "start_factor",
+            check_float(f, "start_factor", start_factor, minimum=0.0, maximum=1.0),
+        )
+        set_field(
+            self, "shape", check_choice(f, "shape", shape, ("linear", "cosine", "exponential"))
+        )
+        set_field(self, "mode", check_choice(f, "mode", mode, ("prefix", "overlay")))
+        if self.shape == "exponential" and self.start_factor == 0.0:
+            raise ValueError(f"{f}: shape='exponential' needs start_factor > 0, got 0.0")
+
+    def _children(self) -> tuple[Schedule, ...]:
+        return (self.inner,)
+
+    def factor(self, t: FloatArray) -> FloatArray:
+        """The warmup multiplier at steps ``t`` (1 from ``steps`` on)."""
+        x = np.minimum(t, self.steps) / self.steps
+        f0 = self.start_factor
+        if self.shape == "exponential":
+            return np.power(f0, 1.0 - x)
+        if self.shape == "cosine":
+            x = (1.0 - np.cos(np.pi * x)) / 2.0
+        return f0 + (1.0 - f0) * x
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        during = t < self.steps
+        if self.mode == "overlay":
+            out = self.inner._eval(t, driven)
+            out[during] *= self.factor(t[during])
+            return out
+        out = np.empty_like(t)
+        after = ~during
+        out[after] = self.inner._eval(t[after] - self.steps, driven)
+        if during.any():
+            target = self.inner._eval(np.zeros(1), driven)[0]
+            out[during] = target * self.factor(t[during])
+        return out
+
+    def _driven_at(self, t: float) -> bool:
+        if self.mode == "overlay":
+            return self.inner._driven_at(t)
+        return t >= self.steps and self.inner._driven_at(t - self.steps)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class join(Schedule):
+    """Phases one after another: phase ``i`` runs from ``at[i-1]`` on, on its local step.
+
+    torch's ``SequentialLR(schedulers, milestones=at)``. Each phase starts at its own
+    step 0, so a phase's values do not depend on where it is placed.
+
+    >>> import lrlab
+    >>> s = lrlab.join(
+    ...     [lrlab.linear(init=0.0, end=1.0, steps=2), lrlab.exponential(init=1.0, gamma=0.5)],
+    ...     at=[2],
+    ... )
+    >>> s.values(5).tolist()
+    [0.0, 0.5, 1.0, 0.5, 0.25]
+    """
+
+    family: ClassVar[str] = "join"
+    _positional: ClassVar[str | None] = "phases"
+    phases: tuple[Schedule, ...]
+    at: tuple[int, ...]
+
+    def __init__(self, phases: tuple[Schedule, ...] | list[Schedule], *, at: object) -> None:
+        f = self.family
+        set_field(self, "phases", _check_parts(f, "phases", phases, 1))
+        bounds = tuple(check_int(f, "at", b) for b in check_sequence(f, "at", at))
+        check_increasing(f, "at", bounds)
+        if len(bounds) != len(self.phases) - 1:
+            raise ValueError(
+                f"{f}: at must have one boundary fewer than phases "
+                f"({len(self.phases) - 1}), got {len(bounds)}"
+            )
+        set_field(self, "at", bounds)
+
+    def _children(self) -> tuple[Schedule, ...]:
+        return self.phases
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        if len(self.phases) == 1:
+            return self.phases[0]._eval(t, driven)
+        out = np.empty_like(t)
+        starts = (0, *self.at)
+        ends = (*self.at, None)
+        for phase, lo, hi in zip(self.phases, starts, ends, strict=True):
+            if hi is None:
+                mask = t >= lo
+            elif lo == 0:
+                mask = t < hi
+            else:
+                mask = (t >= lo) & (t < hi)
+            out[mask] = phase._eval(t[mask] - lo, driven)
+        return out
+
+    def _driven_at(self, t: float) -> bool:
+        i = int(np.searchsorted(self.at, t, side="right"))
+        start = self.at[i - 1] if i else 0
+        return self.phases[i]._driven_at(t - start)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class product(Schedule):
+    """The pointwise product of schedules, e.g. a decay times a factor schedule.
+
+    torch's ``ChainedScheduler`` of multiplicative schedulers (StepLR, MultiStepLR,
+    ExponentialLR, ConstantLR, LinearLR, PolynomialLR) is the product of one of them with
+    the others written as factors (``init=1``).
+
+    >>> import lrlab
+    >>> s = lrlab.product([
+    ...     lrlab.step(init=1.0, period=2, gamma=0.5),
+    ...     lrlab.exponential(init=1.0, gamma=0.9),
+    ... ])
+    >>> s.values(3).round(4).tolist()
+    [1.0, 0.9, 0.405]
+    """
+
+    family: ClassVar[str] = "product"
+    _positional: ClassVar[str | None] = "factors"
+    factors: tuple[Schedule, ...]
+
+    def __init__(self, factors: tuple[Schedule, ...] | list[Schedule]) -> None:
+        set_field(self, "factors", _check_parts(self.family, "factors", factors, 2))
+
+    def _children(self) -> tuple[Schedule, ...]:
+        return self.factors
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        out = self.factors[0]._eval(t, driven)
+        for factor in self.factors[1:]:
+            out *= factor._eval(t, driven)
+        return out
+
+    def _driven_at(self, t: float) -> bool:
+        return any(f._driven_at(t) for f in self.factors)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class scale(Schedule):
+    """``inner`` multiplied by a constant ``factor`` (e.g. per-group LR multipliers).
+
+    >>> import lrlab
+    >>> lrlab.scale(lrlab.constant(value=0.1), factor=10.0)(0)
+    1.0
+    """
+
+    family: ClassVar[str] = "scale"
+    _positional: ClassVar[str | None] = "inner"
+    inner: Schedule
+    factor: float
+
+    def __init__(self, inner: Schedule, *, factor: float) -> None:
+        set_field(self, "inner", _check_parts(self.family, "inner", [inner], 1)[0])
+        set_field(self, "factor", check_lr(self.family, "factor", factor))
+
+    def _children(self) -> tuple[Schedule, ...]:
+        return (self.inner,)
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return self.inner._eval(t, driven) * self.factor
+
+    def _driven_at(self, t: float) -> bool:
+        return self.inner._driven_at(t)
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class clip(Schedule):
+    """``inner`` kept within ``[low, high]`` (either bound may be left out).
+
+    >>> import lrlab
+    >>> lrlab.clip(lrlab.exponential(init=1.0, gamma=0.5), low=0.2).values(4).tolist()
+    [1.0, 0.5, 0.25, 0.2]
+    """
+
+    family: ClassVar[str] = "clip"
+    _positional: ClassVar[str | None] = "inner"
+    inner: Schedule
+    low: float | None = None
+    high: float | None = None
+
+    def __init__(
+        self, inner: Schedule, *, low: float | None = None, high: float | None = None
+    ) -> None:
+        f = self.family
+        set_field(self, "inner", _check_parts(f, "inner", [inner], 1)[0])
+        set_field(self, "low", None if low is None else check_lr(f, "low", low))
+        set_field(self, "high", None if high is None else check_lr(f, "high", high))
+        if self.low is None and self.high is None:
+            raise ValueError(f"{f}: give low, high or both, got neither")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"{f}: low must be <= high ({self.high!r}), got {self.low!r}")
+
+    def _children(self) -> tuple[Schedule, ...]:
+        return (self.inner,)
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        return np.clip(self.inner._eval(t, driven), self.low, self.high)
+
+    def _driven_at(self, t: float) -> bool:
+        return self.inner._driven_at(t)
