@@ -169,7 +169,7 @@ class cyclic(Schedule):
         scale = np.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
         height = (self.peak - self.init) * scale
         if self.mode == "triangular2":
-            height = height * (1 / np.power(2.0, cycle - 1))
+            height = height * np.power(0.5, cycle - 1)  # = torch's 1 / 2 ** (cycle - 1)
         elif self.mode == "exp_range":
             height = height * np.power(self.gamma, t)
         else:
