@@ -175,3 +175,12 @@ def test_restarts_jump_back_to_the_cycle_peak(
         # just before the restart the cycle is near its floor
         assert s(start + length - 1e-9) < 1e-6 * init
         start, length = start + length, length * mult
+
+
+@given(schedules(), st.integers(0, 2**32 - 1))
+def test_order_of_steps_does_not_change_values(s: lrlab.Schedule, seed: int) -> None:
+    # Sorted input takes a fast path (slices); any other order takes masks.
+    steps = np.concatenate([np.arange(0.0, 3000.0, 7.0), SPECIAL_STEPS])
+    steps.sort()
+    order = np.random.default_rng(seed).permutation(steps.size)
+    np.testing.assert_array_equal(s(steps[order]), s(steps)[order])

@@ -13,7 +13,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -363,3 +363,53 @@ def check_increasing(
 def set_field(obj: object, name: str, value: object) -> None:
     """Assign a normalised value to a frozen dataclass field in ``__post_init__``."""
     object.__setattr__(obj, name, value)
+
+
+# --- evaluation helpers shared by the families ------------------------------------------
+
+
+def int_power(base: float, exponent: FloatArray) -> FloatArray:
+    """``base ** exponent`` for integer-valued exponents, as ``np.power`` computes it.
+
+    When the exponents span a small range (a step or multistep decay: a few distinct
+    values over a million steps) the powers are computed once and gathered, which is
+    several times faster and gives identical values.
+    """
+    if exponent.size < 64:
+        return np.power(base, exponent)
+    low, high = exponent.min(), exponent.max()
+    if high - low > exponent.size // 8:
+        return np.power(base, exponent)
+    table: FloatArray = np.power(base, np.arange(low, high + 1, dtype=np.float64))
+    out: FloatArray = table[(exponent - low).astype(np.intp)]
+    return out
+
+
+def pieces(t: FloatArray, edges: Sequence[float], *, closed_right: bool = False) -> list[Any]:
+    """Index objects selecting the steps of ``t`` in each interval between ``edges``.
+
+    Interval ``i`` is ``[edges[i-1], edges[i])`` (or ``(edges[i-1], edges[i]]`` with
+    ``closed_right``); the first is unbounded below and the last above. For sorted
+    ``t`` (the common case: a range of steps) the pieces are slices, which are views and
+    cost nothing; otherwise they are boolean masks.
+    """
+    side: Literal["left", "right"] = "right" if closed_right else "left"
+    if t.size < 2 or bool((t[1:] >= t[:-1]).all()):
+        cuts = [0, *np.searchsorted(t, edges, side=side).tolist(), t.size]
+        return [slice(a, b) for a, b in itertools.pairwise(cuts)]
+    out: list[Any] = []
+    lower: float | None = None
+    for edge in [*edges, None]:
+        if closed_right:
+            above = None if lower is None else t > lower
+            below = None if edge is None else t <= edge
+        else:
+            above = None if lower is None else t >= lower
+            below = None if edge is None else t < edge
+        if above is None:
+            mask = below if below is not None else np.ones(t.shape, dtype=bool)
+        else:
+            mask = above if below is None else above & below
+        out.append(mask)
+        lower = edge
+    return out

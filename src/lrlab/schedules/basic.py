@@ -15,6 +15,7 @@ from lrlab.schedules._base import (
     check_int,
     check_lr,
     check_sequence,
+    int_power,
     set_field,
 )
 
@@ -63,7 +64,7 @@ class step(Schedule):
         set_field(self, "gamma", check_float(f, "gamma", self.gamma, minimum=0.0, maximum=1.0))
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
-        return self.init * np.power(self.gamma, np.floor_divide(t, self.period))
+        return self.init * int_power(self.gamma, np.floor(t / self.period))
 
 
 @final
@@ -98,7 +99,7 @@ class multistep(Schedule):
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         count = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
-        return self.init * np.power(self.gamma, count.astype(np.float64))
+        return self.init * int_power(self.gamma, count.astype(np.float64))
 
 
 @final
@@ -150,7 +151,9 @@ class linear(Schedule):
         set_field(self, "steps", check_int(f, "steps", self.steps))
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
-        return self.init + (self.end - self.init) * np.minimum(t, self.steps) / self.steps
+        x = np.minimum(t, self.steps) / self.steps
+        # (1 - x) * init + x * end is exact at both ends (never a tiny negative end).
+        return (1.0 - x) * self.init + x * self.end
 
 
 @final

@@ -21,6 +21,7 @@ from lrlab.schedules._base import (
     check_lr,
     check_schedule,
     check_sequence,
+    pieces,
     set_field,
 )
 
@@ -110,17 +111,15 @@ class warmup(Schedule):
         return f0 + (1.0 - f0) * x
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
-        during = t < self.steps
+        during, after = pieces(t, [self.steps])
         if self.mode == "overlay":
             out = self.inner._eval(t, driven)
             out[during] *= self.factor(t[during])
             return out
         out = np.empty_like(t)
-        after = ~during
         out[after] = self.inner._eval(t[after] - self.steps, driven)
-        if during.any():
-            target = self.inner._eval(np.zeros(1), driven)[0]
-            out[during] = target * self.factor(t[during])
+        target = self.inner._eval(np.zeros(1), driven)[0]
+        out[during] = target * self.factor(t[during])
         return out
 
     def _driven_at(self, t: float) -> bool:
@@ -171,15 +170,8 @@ class join(Schedule):
             return self.phases[0]._eval(t, driven)
         out = np.empty_like(t)
         starts = (0, *self.at)
-        ends = (*self.at, None)
-        for phase, lo, hi in zip(self.phases, starts, ends, strict=True):
-            if hi is None:
-                mask = t >= lo
-            elif lo == 0:
-                mask = t < hi
-            else:
-                mask = (t >= lo) & (t < hi)
-            out[mask] = phase._eval(t[mask] - lo, driven)
+        for phase, start, part in zip(self.phases, starts, pieces(t, self.at), strict=True):
+            out[part] = phase._eval(t[part] - start, driven)
         return out
 
     def _driven_at(self, t: float) -> bool:

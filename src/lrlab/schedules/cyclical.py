@@ -16,6 +16,8 @@ from lrlab.schedules._base import (
     check_float,
     check_int,
     check_lr,
+    int_power,
+    pieces,
     set_field,
 )
 
@@ -101,18 +103,22 @@ class cosine_restarts(Schedule):
         )
 
     def cycle(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """``(k, position in cycle, cycle length)`` for each step of ``t``."""
+        """``(k, position in cycle k, length of cycle k)`` for each step of ``t``."""
         period, mult = float(self.period), self.mult
         if mult == 1:
-            k = np.floor_divide(t, period)
+            k = np.floor(t / period)
             return k, t - k * period, np.full_like(t, period)
-        k = np.floor(np.log1p(t / period * (mult - 1)) / math.log(mult))
-        # The logarithm can land one cycle off at exact restarts: correct with exact sums.
-        start = period * (np.power(mult, k) - 1) / (mult - 1)
-        k = np.where(start > t, k - 1, k)
-        k = np.where(period * (np.power(mult, k + 1) - 1) / (mult - 1) <= t, k + 1, k)
-        start = period * (np.power(mult, k) - 1) / (mult - 1)
-        return k, t - start, period * np.power(mult, k)
+        # Cycle starts period * (mult**k - 1) / (mult - 1), exact in float64 while the
+        # step counts are below 2**53; enough of them to cover the largest t.
+        top = float(t.max()) if t.size else 0.0
+        count = 2 + int(math.log1p(top / period * (mult - 1)) / math.log(mult))
+        starts = period * (np.power(float(mult), np.arange(count + 1.0)) - 1) / (mult - 1)
+        k_int = np.searchsorted(starts, t, side="right") - 1
+        return (
+            k_int.astype(np.float64),
+            t - starts[k_int],
+            period * mult ** k_int.astype(np.float64),
+        )
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         k, position, length = self.cycle(t)
@@ -169,7 +175,7 @@ class cyclic(Schedule):
         scale = np.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
         height = (self.peak - self.init) * scale
         if self.mode == "triangular2":
-            height = height * np.power(0.5, cycle - 1)  # = torch's 1 / 2 ** (cycle - 1)
+            height = height * int_power(0.5, cycle - 1)  # = torch's 1 / 2 ** (cycle - 1)
         elif self.mode == "exp_range":
             height = height * np.power(self.gamma, t)
         else:
@@ -243,14 +249,14 @@ class one_cycle(Schedule):
         t = np.minimum(t, self.steps - 1)
         out = np.empty_like(t)
         phases = self.phases()
-        start, lower = 0.0, -np.inf
-        for i, (end_step, lo, hi) in enumerate(phases):
-            # torch picks the first phase with t <= its last step (the last phase otherwise).
-            mask = t > lower if i == len(phases) - 1 else (t > lower) & (t <= end_step)
-            pct = (t[mask] - start) / (end_step - start)
+        # torch picks the first phase with t <= its last step (the last phase otherwise).
+        parts = pieces(t, [end for end, _, _ in phases[:-1]], closed_right=True)
+        start = 0.0
+        for (end_step, lo, hi), part in zip(phases, parts, strict=True):
+            pct = (t[part] - start) / (end_step - start)
             if self.shape == "cos":
-                out[mask] = hi + (lo - hi) / 2.0 * (np.cos(np.pi * pct) + 1)
+                out[part] = hi + (lo - hi) / 2.0 * (np.cos(np.pi * pct) + 1)
             else:
-                out[mask] = (hi - lo) * pct + lo
-            start = lower = end_step
+                out[part] = (hi - lo) * pct + lo
+            start = end_step
         return out

@@ -20,7 +20,8 @@ from lrlab.schedules.cyclical import half_cosine
 
 def _ramp(init: float, peak: float, t: FloatArray, steps: int) -> FloatArray:
     """The linear warmup from ``init`` (t=0) towards ``peak`` (t=steps)."""
-    return init + (peak - init) * t / steps
+    x = t / steps
+    return (1.0 - x) * init + x * peak
 
 
 @final
