@@ -18,6 +18,7 @@ import lrlab
         ({"total_steps": 1000, "fraction": 0.1}, 100),
         ({"epochs": 30, "batches_per_epoch": 50, "fraction": 0.05}, 75),
         ({"total_steps": 0}, 0),
+        ({"epochs": 0.5, "batches_per_epoch": 5}, 3),
     ],
 )
 def test_to_steps(kwargs: dict[str, float], expected: int) -> None:

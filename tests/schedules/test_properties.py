@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 
 import numpy as np
 from hypothesis import given
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 import lrlab
 from tests.strategies import leaves, schedules, steps_arrays
 
-SPECIAL_STEPS = np.array([0, 1, 2, 10, 99, 100, 1000, 4999, 5000, 1e5, 1e7, 1e12, 1e15])
+SPECIAL_STEPS = np.array([0, 1, 2, 10, 99, 100, 1000, 4999, 5000, 1e5, 1e7, 1e12, 1e15, 2.0**53])
 
 
 @given(schedules(), steps_arrays)
@@ -47,6 +49,14 @@ def test_dict_round_trip_through_json(s: lrlab.Schedule) -> None:
     assert again == s
     assert hash(again) == hash(s)
     assert again.to_dict() == s.to_dict()
+
+
+@given(schedules())
+def test_pickle_and_copy_keep_equality(s: lrlab.Schedule) -> None:
+    again = pickle.loads(pickle.dumps(s))
+    assert again == s
+    assert hash(again) == hash(s)
+    assert copy.deepcopy(s) == s
 
 
 @given(schedules())

@@ -258,10 +258,14 @@ def families() -> dict[str, type[Schedule]]:
     return dict(sorted(_REGISTRY.items()))
 
 
+MAX_STEP = float(2**53)
+"""The largest step: beyond it float64 cannot count steps one by one."""
+
+
 def _steps_array(t: FloatArray) -> FloatArray:
-    if t.size and not (t.min() >= 0 and math.isfinite(t.max())):
-        bad = t[~(np.isfinite(t) & (t >= 0))][0]
-        raise ValueError(f"t must be finite and >= 0, got {float(bad)!r}")
+    if t.size and not (t.min() >= 0 and t.max() <= MAX_STEP):
+        bad = t[~((t >= 0) & (t <= MAX_STEP))][0]
+        raise ValueError(f"t must be a step between 0 and 2**53, got {float(bad)!r}")
     return t
 
 

@@ -45,10 +45,11 @@ class warmup(Schedule):
 
     - ``mode='prefix'`` (default): the warmup comes first and ``inner`` starts after it,
       at its own step 0. The warmup ramps to ``inner(0)``. A 1000-step run with 100 warmup
-      steps wants an ``inner`` of 900 steps.
+      steps wants an ``inner`` of 900 steps. torch's ``SequentialLR`` of a ``LinearLR``
+      and another scheduler, and Hugging Face's ``get_*_schedule_with_warmup``, do this.
     - ``mode='overlay'``: the warmup multiplies ``inner``'s first ``steps`` values;
-      ``inner`` runs on the global step. torch's ``LinearLR`` in a ``ChainedScheduler``
-      and Hugging Face's ``*_with_warmup`` factors behave like this.
+      ``inner`` runs on the global step, as with torch's ``LinearLR`` chained with
+      another scheduler in a ``ChainedScheduler``.
 
     The ramp factor starts at ``start_factor`` and reaches 1 at ``steps``; ``shape`` is
     ``'linear'``, ``'cosine'`` (a half cosine) or ``'exponential'`` (geometric, needs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from lrlab.schedules._base import check_float, check_int
 
 
@@ -18,7 +20,8 @@ def to_steps(
     With ``epochs``, one epoch is ``max(1, batches_per_epoch // accumulation)`` optimizer
     steps (the scheduler steps once per optimizer step; a last incomplete accumulation
     does not step, as in Hugging Face's Trainer). For per-epoch stepping leave
-    ``batches_per_epoch`` out: one step an epoch. The result is rounded to the nearest int.
+    ``batches_per_epoch`` out: one step an epoch. The result is rounded to the nearest
+    int, halves up.
 
     >>> import lrlab
     >>> lrlab.to_steps(epochs=5, batches_per_epoch=100)
@@ -51,4 +54,4 @@ def to_steps(
             batches = check_int(name, "batches_per_epoch", batches_per_epoch)
             per_epoch = max(1, batches // accumulation)
         run = check_float(name, "epochs", epochs, minimum=0.0) * per_epoch
-    return round(run * fraction)
+    return math.floor(run * fraction + 0.5)
