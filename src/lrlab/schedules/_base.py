@@ -100,7 +100,10 @@ class Schedule(abc.ABC):
         if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
             raise TypeError(f"t must be a number or an array of numbers, got {t!r}")
         flat = _steps_array(arr.astype(np.float64, copy=False).ravel())
-        return self._eval(flat, None).reshape(arr.shape)
+        out = np.empty_like(flat)
+        for lo in range(0, flat.size, CHUNK):
+            out[lo : lo + CHUNK] = self._eval(flat[lo : lo + CHUNK], None)
+        return out.reshape(arr.shape)
 
     def values(self, n: int, start: int = 0) -> FloatArray:
         """The learning rates at steps ``start, start + 1, ..., start + n - 1``.
@@ -111,7 +114,13 @@ class Schedule(abc.ABC):
         """
         n = check_int("values", "n", n, minimum=0)
         start = check_int("values", "start", start, minimum=0)
-        return self(np.arange(start, start + n, dtype=np.float64))
+        self._require_pure()
+        _steps_array(np.array([start, start + max(n - 1, 0)], dtype=np.float64))
+        out = np.empty(n, dtype=np.float64)
+        for lo in range(0, n, CHUNK):
+            hi = min(lo + CHUNK, n)
+            out[lo:hi] = self._eval(np.arange(start + lo, start + hi, dtype=np.float64), None)
+        return out
 
     def _require_pure(self) -> None:
         if self.metric_driven:
@@ -258,6 +267,9 @@ def families() -> dict[str, type[Schedule]]:
     return dict(sorted(_REGISTRY.items()))
 
 
+CHUNK = 1 << 14
+"""Steps evaluated at a time: temporaries stay in cache and memory tracks the output."""
+
 MAX_STEP = float(2**53)
 """The largest step: beyond it float64 cannot count steps one by one."""
 
@@ -389,6 +401,11 @@ def int_power(base: float, exponent: FloatArray) -> FloatArray:
     return out
 
 
+def is_sorted(t: FloatArray) -> bool:
+    """Whether ``t`` is non-decreasing (then slices can replace masks)."""
+    return t.size < 2 or bool((t[1:] >= t[:-1]).all())
+
+
 def pieces(t: FloatArray, edges: Sequence[float], *, closed_right: bool = False) -> list[Any]:
     """Index objects selecting the steps of ``t`` in each interval between ``edges``.
 
@@ -398,7 +415,7 @@ def pieces(t: FloatArray, edges: Sequence[float], *, closed_right: bool = False)
     cost nothing; otherwise they are boolean masks.
     """
     side: Literal["left", "right"] = "right" if closed_right else "left"
-    if t.size < 2 or bool((t[1:] >= t[:-1]).all()):
+    if is_sorted(t):
         cuts = [0, *np.searchsorted(t, edges, side=side).tolist(), t.size]
         return [slice(a, b) for a, b in itertools.pairwise(cuts)]
     out: list[Any] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal, final
@@ -17,6 +18,7 @@ from lrlab.schedules._base import (
     check_int,
     check_lr,
     int_power,
+    is_sorted,
     pieces,
     set_field,
 )
@@ -102,26 +104,35 @@ class cosine_restarts(Schedule):
             check_float(f, "decay", self.decay, minimum=0.0, maximum=1.0, strict_min=True),
         )
 
-    def cycle(self, t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """``(k, position in cycle k, length of cycle k)`` for each step of ``t``."""
-        period, mult = float(self.period), self.mult
-        if mult == 1:
-            k = np.floor(t / period)
-            return k, t - k * period, np.full_like(t, period)
-        # Cycle starts period * (mult**k - 1) / (mult - 1), exact in float64 while the
-        # step counts are below 2**53; enough of them to cover the largest t.
-        top = float(t.max()) if t.size else 0.0
+    def _starts(self, top: float) -> tuple[FloatArray, FloatArray]:
+        """Start and length of cycles 0, 1, ... past step ``top`` (for ``mult > 1``).
+
+        Starts are ``period * (mult**k - 1) / (mult - 1)``: exact in float64 below 2**53.
+        """
+        period, mult = float(self.period), float(self.mult)
         count = 2 + int(math.log1p(top / period * (mult - 1)) / math.log(mult))
-        starts = period * (np.power(float(mult), np.arange(count + 1.0)) - 1) / (mult - 1)
-        k_int = np.searchsorted(starts, t, side="right") - 1
-        return (
-            k_int.astype(np.float64),
-            t - starts[k_int],
-            period * mult ** k_int.astype(np.float64),
-        )
+        powers = np.power(mult, np.arange(count + 1.0))
+        return period * (powers - 1) / (mult - 1), period * powers
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
-        k, position, length = self.cycle(t)
+        if self.mult == 1:
+            k = np.floor(t / self.period)
+            return self._cosine(k, t - k * self.period, float(self.period))
+        starts, lengths = self._starts(float(t.max()) if t.size else 0.0)
+        if t.size == 0 or not is_sorted(t):
+            k_int = np.searchsorted(starts, t, side="right") - 1
+            return self._cosine(k_int.astype(np.float64), t - starts[k_int], lengths[k_int])
+        # Sorted steps (a range) span few cycles: one slice per cycle, scalar start/length.
+        out = np.empty_like(t)
+        first, last = (np.searchsorted(starts, [t[0], t[-1]], side="right") - 1).tolist()
+        cuts = [0, *np.searchsorted(t, starts[first + 1 : last + 1]).tolist(), t.size]
+        for cycle, (lo, hi) in zip(range(first, last + 1), itertools.pairwise(cuts), strict=True):
+            out[lo:hi] = self._cosine(np.float64(cycle), t[lo:hi] - starts[cycle], lengths[cycle])
+        return out
+
+    def _cosine(
+        self, k: FloatArray | np.float64, position: FloatArray, length: float | FloatArray
+    ) -> FloatArray:
         if self.decay == 1.0:
             return half_cosine(self.init, self.end, position, length)
         peak = self.end + (self.init - self.end) * np.power(self.decay, k)
