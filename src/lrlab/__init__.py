@@ -38,12 +38,14 @@ from lrlab.schedules import (
     wsd,
 )
 from lrlab.schedules.durations import to_steps
+from lrlab.spec import SpecError, parse
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PlateauState",
     "Schedule",
+    "SpecError",
     "__version__",
     "clip",
     "constant",
@@ -58,6 +60,7 @@ __all__ = [
     "linear",
     "multistep",
     "one_cycle",
+    "parse",
     "piecewise_constant",
     "piecewise_linear",
     "plateau",

@@ -76,6 +76,23 @@ class Schedule(abc.ABC):
     def _children(self) -> tuple[Schedule, ...]:
         return ()
 
+    def _marks(self, until: float) -> list[float]:
+        """Steps where the schedule changes course (override per family)."""
+        del until
+        return []
+
+    def marks(self, until: float) -> list[float]:
+        """The steps in ``(0, until)`` where the schedule changes course.
+
+        Milestones, restarts, ends of warmup and of decay: what a plot marks.
+
+        >>> import lrlab
+        >>> lrlab.cosine_restarts(init=0.1, period=10, mult=2).marks(100)
+        [10.0, 30.0, 70.0]
+        """
+        found = {float(m) for m in self._marks(until)}
+        return sorted(m for m in found if 0 < m < until)
+
     @property
     def metric_driven(self) -> bool:
         """True when part of the schedule follows a metric (a `plateau` phase).
@@ -399,6 +416,12 @@ def int_power(base: float, exponent: FloatArray) -> FloatArray:
     table: FloatArray = np.power(base, np.arange(low, high + 1, dtype=np.float64))
     out: FloatArray = table[(exponent - low).astype(np.intp)]
     return out
+
+
+def multiples(period: float, until: float, *, limit: int = 1000) -> list[float]:
+    """``period, 2 * period, ...`` below ``until`` (none if there would be more than ``limit``)."""
+    count = math.ceil(until / period)
+    return [] if count > limit else [k * period for k in range(1, count)]
 
 
 def is_sorted(t: FloatArray) -> bool:

@@ -16,6 +16,7 @@ from lrlab.schedules._base import (
     check_lr,
     check_sequence,
     int_power,
+    multiples,
     set_field,
 )
 
@@ -66,6 +67,9 @@ class step(Schedule):
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         return self.init * int_power(self.gamma, np.floor(t / self.period))
 
+    def _marks(self, until: float) -> list[float]:
+        return multiples(self.period, until)
+
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -100,6 +104,9 @@ class multistep(Schedule):
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         count = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
         return self.init * int_power(self.gamma, count.astype(np.float64))
+
+    def _marks(self, until: float) -> list[float]:
+        return list(map(float, self.milestones))
 
 
 @final
@@ -155,6 +162,9 @@ class linear(Schedule):
         # (1 - x) * init + x * end is exact at both ends (never a tiny negative end).
         return (1.0 - x) * self.init + x * self.end
 
+    def _marks(self, until: float) -> list[float]:
+        return [self.steps]
+
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -184,6 +194,9 @@ class polynomial(Schedule):
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         remaining = 1.0 - np.minimum(t, self.steps) / self.steps
         return self.end + (self.init - self.end) * np.power(remaining, self.power)
+
+    def _marks(self, until: float) -> list[float]:
+        return [self.steps]
 
 
 def _points(family: str, schedule: Schedule, boundaries: object, lrs: object) -> None:
@@ -227,6 +240,9 @@ class piecewise_constant(Schedule):
         index = np.searchsorted(np.asarray(self.boundaries, dtype=np.float64), t, side="right")
         return np.asarray(self.lrs, dtype=np.float64)[index]
 
+    def _marks(self, until: float) -> list[float]:
+        return list(map(float, self.boundaries))
+
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -258,3 +274,6 @@ class piecewise_linear(Schedule):
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         return np.interp(t, np.asarray(self.boundaries, dtype=np.float64), self.lrs)
+
+    def _marks(self, until: float) -> list[float]:
+        return list(map(float, self.boundaries))

@@ -123,6 +123,10 @@ class warmup(Schedule):
         out[during] = target * self.factor(t[during])
         return out
 
+    def _marks(self, until: float) -> list[float]:
+        shift = 0 if self.mode == "overlay" else self.steps
+        return [self.steps, *(m + shift for m in self.inner._marks(until - shift))]
+
     def _driven_at(self, t: float) -> bool:
         if self.mode == "overlay":
             return self.inner._driven_at(t)
@@ -175,6 +179,13 @@ class join(Schedule):
             out[part] = phase._eval(t[part] - start, driven)
         return out
 
+    def _marks(self, until: float) -> list[float]:
+        ends = (*self.at, until)
+        marks: list[float] = list(map(float, self.at))
+        for phase, start, end in zip(self.phases, (0, *self.at), ends, strict=True):
+            marks += [start + m for m in phase._marks(end - start) if m < end - start]
+        return marks
+
     def _driven_at(self, t: float) -> bool:
         i = int(np.searchsorted(self.at, t, side="right"))
         start = self.at[i - 1] if i else 0
@@ -215,6 +226,9 @@ class product(Schedule):
             out *= factor._eval(t, driven)
         return out
 
+    def _marks(self, until: float) -> list[float]:
+        return [m for f in self.factors for m in f._marks(until)]
+
     def _driven_at(self, t: float) -> bool:
         return any(f._driven_at(t) for f in self.factors)
 
@@ -243,6 +257,9 @@ class scale(Schedule):
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         return self.inner._eval(t, driven) * self.factor
+
+    def _marks(self, until: float) -> list[float]:
+        return self.inner._marks(until)
 
     def _driven_at(self, t: float) -> bool:
         return self.inner._driven_at(t)
@@ -281,6 +298,9 @@ class clip(Schedule):
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         return np.clip(self.inner._eval(t, driven), self.low, self.high)
+
+    def _marks(self, until: float) -> list[float]:
+        return self.inner._marks(until)
 
     def _driven_at(self, t: float) -> bool:
         return self.inner._driven_at(t)

@@ -19,6 +19,7 @@ from lrlab.schedules._base import (
     check_lr,
     int_power,
     is_sorted,
+    multiples,
     pieces,
     set_field,
 )
@@ -67,6 +68,9 @@ class cosine(Schedule):
         if not self.periodic:
             t = np.minimum(t, self.steps)
         return half_cosine(self.init, self.end, t, self.steps)
+
+    def _marks(self, until: float) -> list[float]:
+        return multiples(self.steps, until) if self.periodic else [self.steps]
 
 
 @final
@@ -129,6 +133,12 @@ class cosine_restarts(Schedule):
         for cycle, (lo, hi) in zip(range(first, last + 1), itertools.pairwise(cuts), strict=True):
             out[lo:hi] = self._cosine(np.float64(cycle), t[lo:hi] - starts[cycle], lengths[cycle])
         return out
+
+    def _marks(self, until: float) -> list[float]:
+        if self.mult == 1:
+            return multiples(self.period, until)
+        starts, _ = self._starts(until)
+        return [float(start) for start in starts]
 
     def _cosine(
         self, k: FloatArray | np.float64, position: FloatArray, length: float | FloatArray
@@ -193,6 +203,12 @@ class cyclic(Schedule):
             height = height * 1.0
         return self.init + height
 
+    def _marks(self, until: float) -> list[float]:
+        up = self.up_steps
+        total = up + (self.down_steps if self.down_steps is not None else up)
+        count = math.ceil(until / total)
+        return [] if count > 500 else [x for k in range(count) for x in (k * total, k * total + up)]
+
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -255,6 +271,9 @@ class one_cycle(Schedule):
                 (self.steps - 1, init, end),
             ]
         return [(rise_end, init, self.peak), (self.steps - 1, self.peak, end)]
+
+    def _marks(self, until: float) -> list[float]:
+        return [end for end, _, _ in self.phases()]
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         t = np.minimum(t, self.steps - 1)

@@ -66,6 +66,9 @@ class inverse_sqrt(Schedule):
             return decay
         return np.where(t < w, _ramp(self.init, self.peak, t, w), decay)
 
+    def _marks(self, until: float) -> list[float]:
+        return [self.warmup_steps]
+
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -120,3 +123,6 @@ class wsd(Schedule):
             w = self.warmup_steps
             out = np.where(t < w, _ramp(self.init, self.peak, t, w), out)
         return out
+
+    def _marks(self, until: float) -> list[float]:
+        return [self.warmup_steps, self.steps - self.decay_steps, self.steps]

@@ -1,0 +1,99 @@
+"""The ``lrlab`` command line: list, show, plot and values.
+
+Thin: it parses arguments, calls the library and maps failures to exit codes
+(0 ok, 1 the work failed, 2 bad usage or input: one line on stderr, no traceback).
+Only argparse is imported at start-up; numpy comes with the first command that needs it,
+matplotlib only for ``plot -o``, and torch never.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+PROG = "lrlab"
+
+
+class UsageError(Exception):
+    """Bad usage or input: exit code 2, the message on one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(
+        prog=PROG,
+        description="See, check and export learning-rate schedules.",
+        epilog="A SPEC is a schedule call such as 'cosine(init=0.1, steps=1000, end=1e-5)' "
+        "or 'StepLR(lr=0.1, step_size=30, gamma=0.5)'; see 'lrlab list'.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    commands.add_parser("list", help="every schedule with its parameters and defaults")
+
+    show = commands.add_parser("show", help="canonical form and summary numbers of a SPEC")
+    show.add_argument("spec", metavar="SPEC")
+    show.add_argument(
+        "--steps",
+        type=_positive_int,
+        help="steps to summarise (default: the schedule's length, else 1000)",
+    )
+
+    plot = commands.add_parser("plot", help="draw one or more SPECs (file or terminal)")
+    plot.add_argument("specs", metavar="SPEC", nargs="+")
+    plot.add_argument("--steps", type=_positive_int, required=True, help="steps to draw")
+    plot.add_argument("--steps-per-epoch", type=_positive_int, help="draw the x axis in epochs")
+    plot.add_argument("--log", action="store_true", help="log-scale y axis")
+    plot.add_argument("--title", help="figure title")
+    plot.add_argument("-o", "--output", help="write a .png, .svg or .pdf file")
+    plot.add_argument(
+        "--terminal", action="store_true", help="draw in the terminal (the default without -o)"
+    )
+
+    values = commands.add_parser(
+        "values", help="the learning rate at every step, as CSV, JSON or .npy"
+    )
+    values.add_argument("spec", metavar="SPEC")
+    values.add_argument("--steps", type=_positive_int, required=True, help="number of steps")
+    values.add_argument("--every", type=_positive_int, default=1, help="keep every K-th step")
+    values.add_argument(
+        "--format",
+        choices=("csv", "json", "npy"),
+        help="output format (default: from -o's extension, else csv)",
+    )
+    values.add_argument("-o", "--output", help="output file (default: standard output)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failed, 2 bad usage/input)."""
+    try:
+        args = build_parser().parse_args(argv)
+        from lrlab.cli import commands
+
+        return commands.run(args)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help and --version print and exit 0 through argparse
+        return int(done.code or 0)
+    except Exception as error:
+        print(f"{PROG}: failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,266 @@
+"""Spec strings: one readable line for any schedule, parsed safely.
+
+A spec is a Python call expression: ``cosine(init=0.1, steps=1000, end=1e-5)``,
+``warmup(cosine(init=0.1, steps=900), steps=100)``, ``join([...], at=[...])`` or a torch
+name with torch's parameters, ``StepLR(lr=0.1, step_size=30, gamma=0.5)``. It is parsed
+with `ast` and checked node by node against a whitelist (calls of known names, keyword
+arguments, numbers, strings, booleans, ``None``, lists and simple arithmetic on numbers);
+nothing is ever evaluated by Python. `format` gives the canonical spec (also the
+schedule's ``repr``), and ``parse(format(s)) == s`` for every schedule.
+
+>>> import lrlab
+>>> s = lrlab.parse("warmup(cosine(init=0.1, steps=900, end=1e-5), steps=100)")
+>>> s(100)
+0.1
+>>> lrlab.parse("StepLR(lr=0.1, step_size=30, gamma=0.5)")
+step(init=0.1, period=30, gamma=0.5)
+>>> lrlab.parse("cosin(init=0.1, steps=10)")
+Traceback (most recent call last):
+...
+lrlab.spec.SpecError: column 1: unknown schedule 'cosin'; did you mean 'cosine'?
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import inspect
+import math
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lrlab.schedules import Schedule, families
+from lrlab.schedules import torch_names as _torch_names
+
+MAX_LENGTH = 20_000
+"""The longest spec accepted (a guard against pathological input)."""
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+class SpecError(ValueError):
+    """A spec that cannot be read: says where (1-based column), what and how to fix it."""
+
+    def __init__(self, message: str, *, spec: str, column: int) -> None:
+        super().__init__(f"column {column}: {message}")
+        self.message = message
+        self.spec = spec
+        self.column = column
+
+    def pointer(self) -> str:
+        """The spec with a caret under the column, for multi-line displays."""
+        return f"{self.spec}\n{' ' * (self.column - 1)}^"
+
+
+def constructors() -> dict[str, Callable[..., Schedule]]:
+    """Every name a spec may call: lrlab families and torch's scheduler names.
+
+    >>> import lrlab.spec
+    >>> "cosine" in lrlab.spec.constructors(), "StepLR" in lrlab.spec.constructors()
+    (True, True)
+    """
+    names: dict[str, Callable[..., Schedule]] = dict(families())
+    for name in _torch_names.__all__:
+        names[name] = getattr(_torch_names, name)
+    return names
+
+
+def parameters(name: str) -> list[str]:
+    """The parameter names of a spec constructor, in signature order.
+
+    >>> import lrlab.spec
+    >>> lrlab.spec.parameters("step")
+    ['init', 'period', 'gamma']
+    """
+    target = constructors()[name]
+    if isinstance(target, type) and dataclasses.is_dataclass(target):
+        return [f.name for f in dataclasses.fields(target)]
+    return list(inspect.signature(target).parameters)
+
+
+def format(schedule: Schedule) -> str:
+    """The canonical spec of ``schedule`` (its ``repr``).
+
+    >>> import lrlab
+    >>> lrlab.spec.format(lrlab.cosine(init=0.1, steps=1000, end=1e-5))
+    'cosine(init=0.1, steps=1000, end=1e-05)'
+    """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"format: expected a schedule, got {schedule!r}")
+    return repr(schedule)
+
+
+def parse(spec: str) -> Schedule:
+    """The schedule a spec string describes; `SpecError` (a ValueError) if there is none."""
+    if not isinstance(spec, str):
+        raise TypeError(f"parse: spec must be a string, got {type(spec).__name__}")
+    text = spec.strip()
+    if not text:
+        raise SpecError(
+            "empty spec; expected a schedule such as cosine(init=0.1, steps=100)",
+            spec=spec,
+            column=1,
+        )
+    if len(text) > MAX_LENGTH:
+        raise SpecError(f"spec longer than {MAX_LENGTH} characters", spec=spec, column=1)
+    offset = len(spec) - len(spec.lstrip())
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as error:
+        column = offset + (error.offset or 1)
+        raise SpecError(f"not a valid spec: {error.msg}", spec=spec, column=column) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise SpecError(f"not a valid spec: {error}", spec=spec, column=1) from None
+    reader = _Reader(spec, offset)
+    try:
+        value = reader.value(tree.body)
+    except RecursionError:
+        raise SpecError("spec nested too deeply", spec=spec, column=1) from None
+    if not isinstance(value, Schedule):
+        raise reader.error(tree.body, f"expected a schedule call, got {ast.unparse(tree.body)!r}")
+    return value
+
+
+class _Reader:
+    """Turns whitelisted AST nodes into values; everything else is a `SpecError`."""
+
+    def __init__(self, spec: str, offset: int) -> None:
+        self.spec = spec
+        self.offset = offset
+        self.names = constructors()
+
+    def error(self, node: ast.AST, message: str) -> SpecError:
+        column = self.offset + getattr(node, "col_offset", 0) + 1
+        return SpecError(message, spec=self.spec, column=column)
+
+    def value(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool | int | float | str) or node.value is None:
+                return node.value
+            raise self.error(node, f"unsupported constant {node.value!r}")
+        if isinstance(node, ast.List | ast.Tuple):
+            return [self.value(item) for item in node.elts]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            operand = self.number(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return self.arithmetic(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Name):
+            hint = self.closest(node.id)
+            raise self.error(node, f"unknown name {node.id!r}{hint}; names are not values here")
+        raise self.error(
+            node,
+            f"{_describe(node)} is not allowed in a spec; expected a number, a string, "
+            "a list or a schedule call",
+        )
+
+    def number(self, node: ast.expr) -> int | float:
+        value = self.value(node)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(node, f"expected a number, got {ast.unparse(node)!r}")
+        return value
+
+    def arithmetic(self, node: ast.BinOp) -> int | float:
+        left, right = self.number(node.left), self.number(node.right)
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
+            raise self.error(node, f"power too large in {ast.unparse(node)!r}")
+        try:
+            result = _BINARY[type(node.op)](left, right)
+        except (ZeroDivisionError, OverflowError) as error:
+            raise self.error(node, f"cannot compute {ast.unparse(node)!r}: {error}") from None
+        if isinstance(result, complex) or not math.isfinite(result):
+            raise self.error(node, f"{ast.unparse(node)!r} is not a finite number")
+        return result  # type: ignore[no-any-return]
+
+    def closest(self, name: str) -> str:
+        lowered = {n.lower(): n for n in self.names}
+        if name.lower() in lowered:
+            matches = [lowered[name.lower()]]
+        else:
+            matches = difflib.get_close_matches(name, list(self.names), n=1, cutoff=0.6)
+        return f"; did you mean {matches[0]!r}?" if matches else ""
+
+    def call(self, node: ast.Call) -> Schedule:
+        if not isinstance(node.func, ast.Name):
+            raise self.error(
+                node.func, f"{_describe(node.func)} is not allowed; expected a schedule name"
+            )
+        name = node.func.id
+        target = self.names.get(name)
+        if target is None:
+            hint = self.closest(name)
+            if not hint:
+                hint = "; run `lrlab list` for the schedules"
+            raise self.error(node, f"unknown schedule {name!r}{hint}")
+        allowed = parameters(name)
+        positional = getattr(target, "_positional", None)
+        if len(node.args) > (1 if positional else 0):
+            extra = node.args[1 if positional else 0]
+            raise self.error(
+                extra,
+                f"{name} takes its parameters by name, like {name}({allowed[0]}=...); "
+                f"parameters: {', '.join(allowed)}",
+            )
+        kwargs: dict[str, Any] = {}
+        if node.args:
+            kwargs[str(positional)] = self.value(node.args[0])
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.error(keyword.value, "** is not allowed in a spec")
+            if keyword.arg not in allowed:
+                close = difflib.get_close_matches(keyword.arg, allowed, n=1, cutoff=0.5)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise self.error(
+                    keyword,
+                    f"{name} has no parameter {keyword.arg!r}; {hint}"
+                    f"parameters: {', '.join(allowed)}",
+                )
+            if keyword.arg in kwargs:
+                raise self.error(keyword, f"{name}: {keyword.arg} given twice")
+            kwargs[keyword.arg] = self.value(keyword.value)
+        try:
+            return target(**kwargs)
+        except (ValueError, TypeError) as error:
+            raise self.error(self.locate(node, str(error)), str(error)) from None
+
+    def locate(self, node: ast.Call, message: str) -> ast.AST:
+        """The keyword value a validation message names, else the call itself."""
+        match = re.match(r"^\w+: (\w+) ", message)
+        if match:
+            for keyword in node.keywords:
+                if keyword.arg == match.group(1):
+                    return keyword.value
+        return node
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        ast.Attribute: "attribute access",
+        ast.Lambda: "a lambda",
+        ast.ListComp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.GeneratorExp: "a comprehension",
+        ast.Subscript: "indexing",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.JoinedStr: "an f-string",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "a boolean operator",
+        ast.IfExp: "a conditional expression",
+        ast.NamedExpr: "an assignment expression",
+        ast.Starred: "unpacking",
+        ast.Await: "await",
+    }
+    return kinds.get(type(node), type(node).__name__)
