@@ -22,3 +22,21 @@ def test_schedule_benchmark_runs_quick() -> None:
     )
     assert "SUMMARY:" in out.stdout
     assert "parity" in out.stdout
+
+
+@pytest.mark.slow
+def test_cli_benchmark_runs_small() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_cli.py"),
+            "--repeats=1",
+            "--values-steps=100000",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert "| lrlab --help |" in out.stdout
+    assert "values --steps 100,000 -o lr.npy" in out.stdout

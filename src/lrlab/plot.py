@@ -118,7 +118,14 @@ def plot_lr(
             x = np.arange(values.size, dtype=np.float64)
             stride = max(1, values.size // _MAX_POINTS)
             scale = 1.0 if per is None else 1.0 / per
-            ax.plot(x[::stride] * scale, values[::stride], color=color, lw=1.8, label=label)
+            ax.plot(
+                x[::stride] * scale,
+                values[::stride],
+                color=color,
+                lw=1.8,
+                label=label,
+                drawstyle="steps-post",  # the lr of step t holds for that whole step
+            )
             if marks and where:
                 at = np.asarray(where)
                 ax.plot(
