@@ -13,7 +13,16 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Literal,
+    SupportsFloat,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -175,7 +184,7 @@ class Schedule(abc.ABC):
         t = _steps_array(np.array([float(state.step)]))
         return float(self._eval(t, state.lr if self.metric_driven else None)[0])
 
-    def update(self, state: PlateauState, metric: float | None = None) -> PlateauState:
+    def update(self, state: PlateauState, metric: SupportsFloat | None = None) -> PlateauState:
         """Take one scheduler step; ``metric`` is the one measured with the current lr.
 
         The metric reaches the plateau only while the plateau phase is active at the
@@ -457,3 +466,40 @@ def pieces(t: FloatArray, edges: Sequence[float], *, closed_right: bool = False)
         out.append(mask)
         lower = edge
     return out
+
+
+class Lookahead:
+    """The values of several schedules at integer steps, served from blocks computed ahead.
+
+    A training loop asks for one step after another, for every param group. Each block
+    evaluates ``block`` steps of every distinct schedule with the vectorised path, so a
+    step costs one list lookup however many groups there are, and the values are
+    exactly ``schedule(t)``.
+
+    >>> import lrlab
+    >>> from lrlab.schedules._base import Lookahead
+    >>> ahead = Lookahead([lrlab.step(init=1.0, period=2, gamma=0.5), lrlab.constant(value=0.3)])
+    >>> [ahead(t) for t in range(3)]
+    [[1.0, 0.3], [1.0, 0.3], [0.5, 0.3]]
+    """
+
+    __slots__ = ("_columns", "_distinct", "_rows", "_start", "block")
+
+    def __init__(self, schedules: Sequence[Schedule], block: int = 512) -> None:
+        distinct: dict[Schedule, int] = {}
+        self._columns = [distinct.setdefault(s, len(distinct)) for s in schedules]
+        self._distinct = list(distinct)
+        self.block = block
+        self._start = 0
+        self._rows: list[list[float]] = []
+
+    def __call__(self, t: int) -> list[float]:
+        """Every schedule's value at integer step ``t >= 0`` (a new list)."""
+        if not self._distinct:
+            return []
+        index = t - self._start
+        if not 0 <= index < len(self._rows):
+            table = np.stack([s.values(self.block, start=t) for s in self._distinct], axis=1)
+            self._rows = table[:, self._columns].tolist()
+            self._start, index = t, 0
+        return list(self._rows[index])

@@ -21,6 +21,12 @@ Documented differences, all at inputs where torch fails or is inconsistent:
   ``0 < gamma <= 1`` (torch accepts growth, which overflows to ``inf``).
 - ``ConstantLR`` with ``total_iters=0`` and ``LinearLR`` with ``total_iters=0`` keep the
   factor forever, as torch's step-by-step form does (torch's own closed form differs).
+- ``CosineAnnealingLR`` with ``eta_min`` close to ``lr``: torch's recursion drifts from the
+  exact value far past ``T_max`` (a few 1e-11 relative over thousands of steps); lrlab
+  gives the exact value (torch's own closed form).
+- ``CosineAnnealingWarmRestarts.step(epoch)``: torch's ``int(math.log(x, T_mult))`` rounds
+  down at some exact restarts (``math.log(243, 3) = 4.999...``) and gives ``eta_min``
+  there; lrlab gives the restart value, as torch's own ``step()`` loop does.
 """
 
 from __future__ import annotations

@@ -1,0 +1,187 @@
+"""`ScheduleLR`: any lrlab schedule as a torch ``LRScheduler``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, SupportsFloat
+
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from lrlab.plateau import PlateauState
+from lrlab.schedules import Schedule, from_dict
+from lrlab.schedules._base import Lookahead
+
+ScheduleSource = Schedule | Sequence[Schedule] | Callable[[float], Schedule]
+"""One schedule for every group, one per group, or a factory from a group's initial lr."""
+
+_OWN_KEYS = ("schedules", "_states", "_ahead", "_driven", "_any_driven")
+
+
+def initial_lrs(optimizer: Optimizer, last_epoch: int) -> list[float]:
+    """Each group's initial lr, as torch's ``LRScheduler.__init__`` will record it."""
+    if last_epoch == -1:
+        return [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
+    lrs = []
+    for i, group in enumerate(optimizer.param_groups):
+        if "initial_lr" not in group:
+            raise KeyError(
+                f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                "scheduler with last_epoch >= 0"
+            )
+        lrs.append(float(group["initial_lr"]))
+    return lrs
+
+
+def resolve(source: ScheduleSource, lrs: Sequence[float], *, who: str) -> list[Schedule]:
+    """One schedule per param group from a schedule, a list or a factory."""
+    if isinstance(source, Schedule):
+        return [source] * len(lrs)
+    if isinstance(source, list | tuple):
+        if len(source) != len(lrs):
+            raise ValueError(
+                f"{who}: expected one schedule per param group ({len(lrs)}), got {len(source)}"
+            )
+        for item in source:
+            if not isinstance(item, Schedule):
+                raise TypeError(f"{who}: schedules must be lrlab schedules, got {item!r}")
+        return list(source)
+    if callable(source):
+        built = [source(lr) for lr in lrs]
+        for item in built:
+            if not isinstance(item, Schedule):
+                raise TypeError(f"{who}: the factory must return a schedule, got {item!r}")
+        return built
+    raise TypeError(
+        f"{who}: schedule must be a schedule, a list of schedules or a factory, got {source!r}"
+    )
+
+
+class ScheduleLR(LRScheduler):
+    """Drive any param-group hyperparameter of a torch optimizer with lrlab schedules.
+
+    ``schedule`` is one lrlab schedule for every param group, a list with one per group,
+    or a factory called with each group's initial lr (``lambda lr: cosine(init=lr, ...)``).
+    After ``k`` calls of ``step()`` group ``i``'s lr is ``schedules[i](k)``. A schedule
+    with a metric-driven `plateau` phase is fed with ``step(metric)`` (once an epoch, after
+    validation); ``step()`` without a metric just advances the step.
+
+    ``state_dict()`` holds the schedules' dict forms and the plateau states (no pickled
+    functions); loading it into a fresh scheduler continues bit-identically, and loading
+    a checkpoint of a different schedule raises ``ValueError``.
+
+    >>> import torch, lrlab
+    >>> from lrlab.torch import ScheduleLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = ScheduleLR(opt, lambda lr: lrlab.warmup(lrlab.cosine(init=lr, steps=8), steps=2))
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(opt.param_groups[0]["lr"])
+    ...     opt.step()
+    ...     sched.step()
+    >>> [round(lr, 4) for lr in lrs]
+    [0.0, 0.05, 0.1, 0.0962]
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, schedule: ScheduleSource, last_epoch: int = -1
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        lrs = initial_lrs(optimizer, last_epoch)
+        self.schedules: list[Schedule] = resolve(schedule, lrs, who=type(self).__name__)
+        self._reset_runtime()
+        super().__init__(optimizer, last_epoch)
+
+    def _reset_runtime(self) -> None:
+        self._driven = [s.metric_driven for s in self.schedules]
+        self._any_driven = any(self._driven)
+        pure = [s for s, driven in zip(self.schedules, self._driven, strict=True) if not driven]
+        self._ahead = Lookahead(pure)
+        self._states: list[PlateauState] = [s.initial_state() for s in self.schedules]
+
+    @property
+    def metric_driven(self) -> bool:
+        """Whether any group's schedule has a plateau phase (wants ``step(metric)``)."""
+        return any(s.metric_driven for s in self.schedules)
+
+    def step(self, metrics: SupportsFloat | None = None, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Advance one step; ``metrics`` feeds the plateau phase of metric-driven schedules."""
+        if self._any_driven and epoch is None and not getattr(self, "_is_initial", False):
+            self._states = [
+                s.update(state, metrics) if driven else state
+                for s, state, driven in zip(self.schedules, self._states, self._driven, strict=True)
+            ]
+        super().step(epoch)
+
+    def _values(self, t: float) -> list[float]:
+        whole = isinstance(t, int) or float(t).is_integer()
+        if not self._any_driven and whole:
+            return self._ahead(int(t))
+        pure = iter(self._ahead(int(t)) if whole else [])
+        out = []
+        for schedule, state, driven in zip(self.schedules, self._states, self._driven, strict=True):
+            if driven:
+                now = state if state.step == t else dataclasses.replace(state, step=int(t))
+                out.append(schedule.lr(now))
+            else:
+                out.append(next(pure) if whole else schedule(t))
+        return out
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        """The learning rates at ``last_epoch`` (closed form: no recursion, no drift)."""
+        return self._values(self.last_epoch)
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return self._values(self.last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's scheduler state, with schedules and plateau states as JSON-safe dicts."""
+        state = {k: v for k, v in self.__dict__.items() if k != "optimizer" and k not in _OWN_KEYS}
+        state["schedules"] = [s.to_dict() for s in self.schedules]
+        state["plateau_states"] = [s.to_dict() for s in self._states]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a `state_dict`; refuses a checkpoint taken with different schedules."""
+        state = dict(state_dict)
+        saved = [from_dict(d) for d in state.pop("schedules", [])]
+        if saved != self.schedules:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the checkpoint was taken with "
+                f"schedules {saved!r}, but this scheduler has {self.schedules!r}"
+            )
+        plateau = [PlateauState.from_dict(d) for d in state.pop("plateau_states", [])]
+        self.__dict__.update(state)
+        self._reset_runtime()
+        if plateau:
+            self._states = plateau
+
+
+def set_lr(optimizer: Optimizer, value: float | Sequence[float]) -> None:
+    """Set every param group's lr (one value, or one per group): a manual adjustment.
+
+    >>> import torch
+    >>> from lrlab.torch import set_lr
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> set_lr(opt, 0.01)
+    >>> opt.param_groups[0]["lr"]
+    0.01
+    """
+    groups = optimizer.param_groups
+    values = [value] * len(groups) if isinstance(value, int | float) else list(value)
+    if len(values) != len(groups):
+        raise ValueError(
+            f"set_lr: expected one lr per param group ({len(groups)}), got {len(values)}"
+        )
+    for group, lr in zip(groups, values, strict=True):
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, int | float)
+            or not math.isfinite(lr)
+            or lr < 0
+        ):
+            raise ValueError(f"set_lr: lr must be a finite number >= 0, got {lr!r}")
+        group["lr"] = float(lr)
