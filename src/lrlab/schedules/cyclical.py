@@ -276,7 +276,14 @@ class one_cycle(Schedule):
         return [end for end, _, _ in self.phases()]
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
-        t = np.minimum(t, self.steps - 1)
+        return self.extrapolate(np.minimum(t, self.steps - 1))
+
+    def extrapolate(self, t: FloatArray) -> FloatArray:
+        """The phase formulas without holding ``end``: torch's value at ``t = steps``.
+
+        torch's OneCycleLR gives one more value after its last step by running the final
+        anneal past its end; the torch drop-in uses this to match it.
+        """
         out = np.empty_like(t)
         phases = self.phases()
         # torch picks the first phase with t <= its last step (the last phase otherwise).

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat
 
@@ -17,7 +19,9 @@ from lrlab.schedules._base import Lookahead
 ScheduleSource = Schedule | Sequence[Schedule] | Callable[[float], Schedule]
 """One schedule for every group, one per group, or a factory from a group's initial lr."""
 
-_OWN_KEYS = ("schedules", "_states", "_ahead", "_driven", "_any_driven")
+_STATE_KEYS = ("last_epoch", "_step_count", "_last_lr", "base_lrs", "_get_lr_called_within_step")
+"""What a checkpoint holds besides the schedules: where the scheduler is, not its settings
+(the settings come from the constructor, and the schedules are checked against them)."""
 
 
 def initial_lrs(optimizer: Optimizer, last_epoch: int) -> list[float]:
@@ -86,12 +90,18 @@ class ScheduleLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, schedule: ScheduleSource, last_epoch: int = -1
+        self,
+        optimizer: Optimizer,
+        schedule: ScheduleSource,
+        last_epoch: int = -1,
+        *,
+        verbose: bool = False,
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         lrs = initial_lrs(optimizer, last_epoch)
         self.schedules: list[Schedule] = resolve(schedule, lrs, who=type(self).__name__)
+        self.verbose = verbose
         self._reset_runtime()
         super().__init__(optimizer, last_epoch)
 
@@ -107,14 +117,23 @@ class ScheduleLR(LRScheduler):
         """Whether any group's schedule has a plateau phase (wants ``step(metric)``)."""
         return any(s.metric_driven for s in self.schedules)
 
-    def step(self, metrics: SupportsFloat | None = None, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Advance one step; ``metrics`` feeds the plateau phase of metric-driven schedules."""
+    def step(self, metrics: SupportsFloat | None = None, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one step; ``metrics`` feeds the plateau phase of metric-driven schedules.
+
+        Without a plateau phase a positional argument is torch's (deprecated) ``epoch``,
+        as torch's ``SequentialLR`` passes it.
+        """
+        if not self._any_driven and metrics is not None and epoch is None:
+            metrics, epoch = None, float(metrics)  # type: ignore[arg-type]
         if self._any_driven and epoch is None and not getattr(self, "_is_initial", False):
             self._states = [
                 s.update(state, metrics) if driven else state
                 for s, state, driven in zip(self.schedules, self._states, self._driven, strict=True)
             ]
-        super().step(epoch)
+        before = list(getattr(self, "_last_lr", []))
+        super().step(epoch)  # type: ignore[arg-type]
+        if self.verbose:
+            report_lrs(self.last_epoch, before, self._last_lr)
 
     def _values(self, t: float) -> list[float]:
         whole = isinstance(t, int) or float(t).is_integer()
@@ -137,9 +156,14 @@ class ScheduleLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         return self._values(self.last_epoch)
 
+    _extra_state: tuple[str, ...] = ()
+    """Attributes a subclass adds to the checkpoint."""
+
     def state_dict(self) -> dict[str, Any]:
-        """torch's scheduler state, with schedules and plateau states as JSON-safe dicts."""
-        state = {k: v for k, v in self.__dict__.items() if k != "optimizer" and k not in _OWN_KEYS}
+        """The scheduler's position (torch's keys) and its schedules and plateau states as
+        JSON-safe dicts: no pickled functions, readable by `json`."""
+        keys = (*_STATE_KEYS, *self._extra_state)
+        state = {k: _plain(self.__dict__[k]) for k in keys if k in self.__dict__}
         state["schedules"] = [s.to_dict() for s in self.schedules]
         state["plateau_states"] = [s.to_dict() for s in self._states]
         return state
@@ -158,6 +182,35 @@ class ScheduleLR(LRScheduler):
         self._reset_runtime()
         if plateau:
             self._states = plateau
+
+
+def _plain(value: Any) -> Any:
+    """Tensors (a tensor lr) become floats so that checkpoints stay JSON-safe."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return float(value) if hasattr(value, "item") else value
+
+
+def report_lrs(epoch: float, before: Sequence[Any], after: Sequence[Any]) -> None:
+    """Log each changed lr in the format of torch's removed ``verbose=True``."""
+    for i, lr in enumerate(after):
+        if i >= len(before) or before[i] != lr:
+            when = f"{epoch:.2f}" if isinstance(epoch, float) else f"{epoch:05d}"
+            verbose_logger().info(
+                f"Epoch {when}: adjusting learning rate of group {i} to {float(lr):.4e}."
+            )
+
+
+def verbose_logger() -> logging.Logger:
+    """Logger ``lrlab.torch.verbose``; unless you gave it a handler, it prints to stdout."""
+    logger = logging.getLogger("lrlab.torch.verbose")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    return logger
 
 
 def set_lr(optimizer: Optimizer, value: float | Sequence[float]) -> None:

@@ -7,11 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 import lrlab
-import torch
 from lrlab.schedules import torch_names as tn
 from lrlab.torch import ScheduleLR, record, set_lr
 from tests.strategies import schedules
