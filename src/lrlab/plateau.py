@@ -15,7 +15,6 @@ steps down to ``min_lr``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -178,9 +177,13 @@ class plateau(Schedule):
             if lr - new_lr > self.eps:
                 lr = new_lr
             cooldown, bad = self.cooldown, 0
-        return dataclasses.replace(
-            state, lr=lr, best=best, num_bad_epochs=bad, cooldown_counter=cooldown
+        return PlateauState(
+            step=state.step, lr=lr, best=best, num_bad_epochs=bad, cooldown_counter=cooldown
         )
+
+    def lr(self, state: PlateauState) -> float:
+        """The learning rate kept in ``state`` (a bare plateau is nothing else)."""
+        return state.lr
 
 
 def advance(schedule: Schedule, state: PlateauState, metric: SupportsFloat | None) -> PlateauState:
@@ -194,4 +197,10 @@ def advance(schedule: Schedule, state: PlateauState, metric: SupportsFloat | Non
             node = next(schedule._plateaus())
             assert isinstance(node, plateau)
             state = node.observe(state, value)
-    return dataclasses.replace(state, step=state.step + 1)
+    return PlateauState(
+        step=state.step + 1,
+        lr=state.lr,
+        best=state.best,
+        num_bad_epochs=state.num_bad_epochs,
+        cooldown_counter=state.cooldown_counter,
+    )

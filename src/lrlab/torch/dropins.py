@@ -33,6 +33,7 @@ from torch.optim import Optimizer
 
 from lrlab.schedules import Schedule, join
 from lrlab.schedules import torch_names as tn
+from lrlab.schedules._base import Lookahead
 from lrlab.schedules.cyclical import one_cycle
 from lrlab.torch._schedule_lr import ScheduleLR, report_lrs
 
@@ -298,20 +299,22 @@ class _Cycling(ScheduleLR):
                 )
             self.use_beta1 = "betas" in optimizer.defaults
 
-    def _set_momentum(self, t: float) -> None:
+    def _reset_runtime(self) -> None:
+        super()._reset_runtime()
+        self._momentum_ahead = Lookahead(getattr(self, "momentum_schedules", []))
+
+    def _momenta(self, t: int) -> list[float]:
+        return self._momentum_ahead(t)
+
+    def _set_momentum(self, t: int) -> None:
         if not self.cycle_momentum:
             return
-        for group, schedule in zip(
-            self.optimizer.param_groups, self.momentum_schedules, strict=True
-        ):
-            value = self._momentum_at(schedule, t)
+        groups = self.optimizer.param_groups
+        for group, value in zip(groups, self._momenta(t), strict=True):
             if self.use_beta1:
                 group["betas"] = (value, *group["betas"][1:])
             else:
                 group["momentum"] = value
-
-    def _momentum_at(self, schedule: Schedule, t: float) -> float:
-        return float(schedule(t))
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """The learning rates at ``last_epoch``; sets the momentum of the step too."""
@@ -474,8 +477,10 @@ class OneCycleLR(_Cycling):
         assert isinstance(schedule, one_cycle)
         return float(schedule.extrapolate(np.array([float(t)]))[0])
 
-    def _momentum_at(self, schedule: Schedule, t: float) -> float:
-        return self._one_cycle_at(schedule, t)
+    def _momenta(self, t: int) -> list[float]:
+        if t < self.total_steps:
+            return super()._momenta(t)
+        return [self._one_cycle_at(s, t) for s in self.momentum_schedules]
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """torch's values, including its extrapolated one at ``t = total_steps``."""
