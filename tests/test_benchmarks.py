@@ -40,3 +40,16 @@ def test_cli_benchmark_runs_small() -> None:
     )
     assert "| lrlab --help |" in out.stdout
     assert "values --steps 100,000 -o lr.npy" in out.stdout
+
+
+@pytest.mark.slow
+def test_torch_benchmark_runs_small() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_torch.py"), "--steps=80", "--repeats=1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert "| StepLR | 256 |" in out.stdout
+    assert "SUMMARY: worst step ratio" in out.stdout
