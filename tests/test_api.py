@@ -54,6 +54,8 @@ def test_torch_names_exports_every_function_it_defines() -> None:
     defined = {
         name
         for name, value in vars(torch_names).items()
-        if callable(value) and getattr(value, "__module__", "") == torch_names.__name__
+        if callable(value)
+        and not name.startswith("_")
+        and getattr(value, "__module__", "") == torch_names.__name__
     }
     assert defined == set(torch_names.__all__)

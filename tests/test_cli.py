@@ -205,7 +205,7 @@ def test_bad_usage_exits_2_with_one_line(
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    assert out.startswith("usage: lrlab [-h] COMMAND ...")
+    assert out.startswith("usage: lrlab [-h] [--version] COMMAND ...")
 
 
 def _modules_after(argv: list[str], tmp_path: Path) -> set[str]:
@@ -258,3 +258,57 @@ def test_console_script_and_python_m_work() -> None:
     assert "Traceback" not in bad.stderr
     script = Path(sys.executable).parent / "lrlab"
     assert subprocess.run([str(script), "--help"], capture_output=True, check=False).returncode == 0
+
+
+def test_more_usage_errors_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "values", "constant(value=1.0)", "--steps", str(10**20))
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == f"lrlab: error: argument --steps: expected at most 2**52 steps, got '{10**20}' (see 'lrlab values --help')\n"
+    )
+    code, out, _ = run(capsys, "--version")
+    assert (code, out) == (0, f"lrlab {lrlab.__version__}\n")
+
+
+def test_show_of_an_open_ended_schedule_uses_1000_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "warmup(exponential(init=0.1, gamma=0.99), steps=10)")
+    assert code == 0
+    assert "steps  1000 (t = 0 .. 999)\n" in out
+    assert "max    0.1 at t = 10\n" in out
+
+
+def test_log_plot_of_a_curve_that_reaches_zero(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(
+        capsys, "plot", "linear(init=0.1, end=0.0, steps=10)", "--steps", "12", "--log"
+    )
+    assert code == 0
+    assert "1e-300" not in out
+    assert (
+        run(
+            capsys,
+            "plot",
+            "linear(init=0.1, end=0.0, steps=10)",
+            "--steps",
+            "12",
+            "--log",
+            "-o",
+            str(tmp_path / "x.png"),
+        )[0]
+        == 0
+    )
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_is_not_an_error() -> None:
+    pipe = subprocess.run(
+        f"'{sys.executable}' -m lrlab values 'constant(value=1.0)' --steps 3000000 | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pipe.stdout == "step,lr\n"
+    assert pipe.stderr == ""

@@ -131,3 +131,17 @@ def test_bad_metric_and_bad_state() -> None:
         lrlab.PlateauState.from_dict(
             {"step": 0, "lr": 0.1, "best": "worst", "num_bad_epochs": 0, "cooldown_counter": 0}
         )
+
+
+def test_state_from_dict_and_metric_types_are_checked() -> None:
+    with pytest.raises(
+        ValueError, match="PlateauState: missing cooldown_counter, num_bad_epochs in"
+    ):
+        lrlab.PlateauState.from_dict({"step": 0, "lr": 0.1, "best": 1.0})
+    with pytest.raises(ValueError, match="PlateauState: best must be a number, got True"):
+        lrlab.PlateauState.from_dict(
+            {"step": 0, "lr": 0.1, "best": True, "num_bad_epochs": 0, "cooldown_counter": 0}
+        )
+    s = lrlab.plateau(init=0.1)
+    with pytest.raises(TypeError, match=r"update: metric must be a number, got '0\.5'"):
+        s.update(s.initial_state(), "0.5")  # type: ignore[arg-type]

@@ -184,3 +184,49 @@ def test_fuzz_parse_raises_only_spec_errors(text: str) -> None:
         assert parse(format(result)) == result
         return
     assert 1 <= column <= max(len(text), 1) + 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("-" * 335 + "1", "column 1: spec nested too deeply"),
+        ("constant(value=1000000**64)", "column 16: '1000000 ** 64' is not a finite number"),
+        (
+            "constant(value=1" + "0" * 400 + ")",
+            "column 16: constant: value must be finite, got 10000000000000000000...0000000000 (401 digits)",
+        ),
+        (
+            "ChainedScheduler(lr=1.0, schedulers=[])",
+            "column 37: ChainedScheduler: schedulers must not be empty, got []",
+        ),
+        (
+            "cosine(init=0.1, steps=10**17)",
+            "column 24: cosine: steps must be at most 2**52, got 100000000000000000",
+        ),
+        (
+            "ExponentialLR(lr=-1.0, gamma=0.5)",
+            "column 18: ExponentialLR: lr must be >= 0, got -1.0",
+        ),
+        (
+            "CosineAnnealingLR(lr=0.1, T_max=10, eta_min=-1)",
+            "column 45: CosineAnnealingLR: eta_min must be >= 0, got -1",
+        ),
+        (
+            "OneCycleLR(max_lr=0.1, total_steps=100, pct_start=1.5)",
+            "column 51: OneCycleLR: pct_start must be >= 0 and <= 1, got 1.5",
+        ),
+        (
+            "MultiStepLR(lr=0.1, milestones=[], gamma=5.0)",
+            "column 42: MultiStepLR: gamma must be >= 0 and <= 1, got 5.0",
+        ),
+        (
+            "ｃｏｓｉｎｅ(init=0.1, steps=0)",  # noqa: RUF001 - full-width letters on purpose
+            "column 24: cosine: steps must be a positive int, got 0",
+        ),
+        ("cosine(\ninit=0.1,\nsteps=0)", "column 25: cosine: steps must be a positive int, got 0"),
+    ],
+)
+def test_hostile_and_torch_named_specs(spec: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse(spec)
+    assert str(info.value) == message

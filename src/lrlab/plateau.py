@@ -69,7 +69,12 @@ class PlateauState:
     def from_dict(cls, data: Mapping[str, Any]) -> PlateauState:
         """Read `to_dict` output back."""
         name = "PlateauState"
+        missing = {"step", "lr", "best", "num_bad_epochs", "cooldown_counter"} - set(data)
+        if missing:
+            raise ValueError(f"{name}: missing {', '.join(sorted(missing))} in {dict(data)!r}")
         try:
+            if isinstance(data["best"], bool):
+                raise TypeError
             best = float(data["best"])
         except (TypeError, ValueError):
             raise ValueError(f"{name}: best must be a number, got {data['best']!r}") from None
@@ -190,6 +195,8 @@ def advance(schedule: Schedule, state: PlateauState, metric: SupportsFloat | Non
     """One scheduler step of ``schedule`` from ``state`` (see `Schedule.update`)."""
     if metric is not None:
         try:
+            if isinstance(metric, str | bytes | bool):
+                raise TypeError
             value = float(metric)
         except (TypeError, ValueError):
             raise TypeError(f"update: metric must be a number, got {metric!r}") from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -31,13 +31,35 @@ Curve: TypeAlias = "Schedule | str | npt.ArrayLike"
 
 FORMATS = ("png", "svg", "pdf")
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-_MAX_POINTS = 20_000
+MAX_POINTS = 200_000
+"""Most steps of one curve that are drawn (the rest are sampled)."""
 
 
-def curves(
-    items: Curve | Sequence[Curve] | Mapping[str, Curve], steps: int | None
-) -> list[tuple[str, np.ndarray, list[float]]]:
-    """``(label, learning rates, marks)`` for each item; arrays keep their own length."""
+class Drawn(NamedTuple):
+    """One curve ready to draw: where it is sampled, its values, and its marks."""
+
+    label: str
+    steps: np.ndarray
+    values: np.ndarray
+    mark_steps: np.ndarray
+    mark_values: np.ndarray
+
+
+def _sample(n: int, marks: npt.ArrayLike) -> np.ndarray:
+    """All steps below ``n``, or about `MAX_POINTS` of them plus those around the marks."""
+    if n <= MAX_POINTS:
+        return np.arange(n, dtype=np.float64)
+    grid = np.round(np.linspace(0.0, n - 1.0, MAX_POINTS))
+    near = np.asarray(marks, dtype=np.float64)
+    return np.unique(np.concatenate([grid, np.floor(near), np.floor(near) - 1]).clip(0, n - 1))
+
+
+def curves(items: Curve | Sequence[Curve] | Mapping[str, Curve], steps: int | None) -> list[Drawn]:
+    """Each item as a `Drawn` curve; schedules over ``steps`` steps, arrays as they are.
+
+    Memory is bounded: a schedule over many steps is sampled at about `MAX_POINTS`
+    steps (every mark included), which is far more than a figure can show.
+    """
     pairs: list[tuple[str | None, Any]]
     if isinstance(items, Mapping):
         pairs = list(items.items())
@@ -52,7 +74,10 @@ def curves(
             if steps is None:
                 raise ValueError(f"plot_lr: steps is needed to draw {schedule!r}, got None")
             n = check_int("plot_lr", "steps", steps)
-            out.append((label or repr(schedule), schedule.values(n), schedule.marks(n)))
+            marks = np.asarray(schedule.marks(n), dtype=np.float64)
+            t = _sample(n, marks)
+            name = label or repr(schedule)
+            out.append(Drawn(name, t, schedule(t), marks, schedule(marks)))
             continue
         values = np.asarray(schedule, dtype=np.float64)
         if values.ndim != 1 or values.size == 0:
@@ -60,7 +85,10 @@ def curves(
                 f"plot_lr: recorded learning rates must be a non-empty 1-d array, "
                 f"got shape {values.shape}"
             )
-        out.append((label or f"recorded ({values.size} steps)", values, []))
+        t = _sample(values.size, [])
+        none = np.empty(0)
+        name = label or f"recorded ({values.size} steps)"
+        out.append(Drawn(name, t, values[t.astype(np.intp)], none, none))
     if not out:
         raise ValueError("plot_lr: nothing to draw, got no curves")
     return out
@@ -113,24 +141,24 @@ def plot_lr(
     else:
         figure = ax.figure  # type: ignore[assignment]
     with mpl.rc_context({"axes.spines.top": False, "axes.spines.right": False}):
-        for i, (label, values, where) in enumerate(data):
+        scale = 1.0 if per is None else 1.0 / per
+        for i, curve in enumerate(data):
             color = _COLORS[i % len(_COLORS)]
-            x = np.arange(values.size, dtype=np.float64)
-            stride = max(1, values.size // _MAX_POINTS)
-            scale = 1.0 if per is None else 1.0 / per
+            values = curve.values
+            if log:  # a log axis cannot show 0: leave those steps out
+                values = np.where(values > 0, values, np.nan)
             ax.plot(
-                x[::stride] * scale,
-                values[::stride],
+                curve.steps * scale,
+                values,
                 color=color,
                 lw=1.8,
-                label=label,
+                label=curve.label,
                 drawstyle="steps-post",  # the lr of step t holds for that whole step
             )
-            if marks and where:
-                at = np.asarray(where)
+            if marks and curve.mark_steps.size:
                 ax.plot(
-                    at * scale,
-                    values[at.astype(np.intp)],
+                    curve.mark_steps * scale,
+                    curve.mark_values,
                     "o",
                     color=color,
                     ms=3.5,
@@ -151,7 +179,7 @@ def plot_lr(
 
 
 def terminal_plot(
-    data: Sequence[tuple[str, np.ndarray, list[float]]],
+    data: Sequence[Drawn],
     *,
     width: int = 72,
     height: int = 16,
@@ -161,43 +189,45 @@ def terminal_plot(
     """A text plot in Braille dots (2x4 dots a character), with y labels and a legend.
 
     >>> import lrlab, lrlab.plot
-    >>> s = lrlab.linear(init=1.0, end=0.0, steps=10)
-    >>> print(lrlab.plot.terminal_plot([("linear", s.values(11), [])], width=8, height=3))
+    >>> drawn = lrlab.plot.curves("linear(init=1.0, end=0.0, steps=10)", 11)
+    >>> print(lrlab.plot.terminal_plot(drawn, width=8, height=3))
              1 ⠙⠲⣄⠀⠀⠀⠀⠀
                ⠀⠀⠈⠙⢦⣀⠀⠀
              0 ⠀⠀⠀⠀⠀⠈⠳⢤
                0     10
-    [1] linear
+    [1] linear(init=1.0, end=0.0, steps=10)
     """
     width = check_int("terminal_plot", "width", width)
     height = check_int("terminal_plot", "height", height)
     cols, rows = width * 2, height * 4
+    last_step = max(float(curve.steps[-1]) for curve in data)
+    floor = min(
+        (float(c.values[c.values > 0].min()) for c in data if (c.values > 0).any()), default=1.0
+    )
     series = []
-    for _, values, _ in data:
-        y = np.log10(np.maximum(values, 1e-300)) if log else values
+    for curve in data:
+        y = np.log10(np.maximum(curve.values, floor)) if log else curve.values
+        x = curve.steps
         if 1 < y.size < cols:  # fewer points than dot columns: sample between them
-            y = np.interp(np.linspace(0, y.size - 1, cols), np.arange(y.size), y)
-        series.append(y)
-    low = min(float(np.min(y)) for y in series)
-    high = max(float(np.max(y)) for y in series)
+            x = np.linspace(x[0], x[-1], cols)
+            y = np.interp(x, curve.steps, y)
+        series.append((x, y))
+    low = min(float(np.min(y)) for _, y in series)
+    high = max(float(np.max(y)) for _, y in series)
     span = high - low or 1.0
-    longest = max(len(y) for y in series)
-    last_step = max(len(values) for _, values, _ in data) - 1
     grid = np.zeros((len(series), rows, cols), dtype=bool)
-    for k, y in enumerate(series):
-        xs = np.arange(len(y)) * (cols - 1) / max(longest - 1, 1)
-        column = np.round(xs).astype(int)
-        row = np.round((high - y) / span * (rows - 1)).astype(int)
-        previous = None
-        for c in range(cols):  # every column's dots, joined vertically to the last column's
-            picked = row[column == c]
-            if not picked.size:
-                continue
-            top, bottom = int(picked.min()), int(picked.max())
-            if previous is not None:
-                top, bottom = min(top, previous), max(bottom, previous)
+    for k, (x, y) in enumerate(series):
+        column = np.round(x * (cols - 1) / max(last_step, 1.0)).astype(np.intp)
+        row = np.round((high - y) / span * (rows - 1)).astype(np.intp)
+        # x is sorted, so each column's points are one run: its min, max and last row
+        starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
+        tops = np.minimum.reduceat(row, starts)
+        bottoms = np.maximum.reduceat(row, starts)
+        lasts = row[np.r_[starts[1:] - 1, row.size - 1]]
+        previous = np.r_[tops[:1], lasts[:-1]]  # join each column to the last one's dots
+        tops, bottoms = np.minimum(tops, previous), np.maximum(bottoms, previous)
+        for c, top, bottom in zip(column[starts], tops, bottoms, strict=True):
             grid[k, top : bottom + 1, c] = True
-            previous = int(picked[-1])
     bits = (
         (0, 0, 0x01),
         (1, 0, 0x02),
@@ -228,8 +258,8 @@ def terminal_plot(
                 text = f"\x1b[{31 + owner % 6}m{text}\x1b[0m"
             chars.append(text)
         lines.append(f"{label:>10} {''.join(chars)}")
-    end = str(last_step)
+    end = f"{last_step:g}"
     lines.append(f"{'':>10} 0{end:>{width - 1}}")
-    for k, (name, _, _) in enumerate(data):
-        lines.append(f"[{k + 1}] {name}")
+    for k, curve in enumerate(data):
+        lines.append(f"[{k + 1}] {curve.label}")
     return "\n".join(lines)

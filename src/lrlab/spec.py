@@ -120,27 +120,38 @@ def parse(spec: str) -> Schedule:
         raise SpecError(f"not a valid spec: {error.msg}", spec=spec, column=column) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise SpecError(f"not a valid spec: {error}", spec=spec, column=1) from None
-    reader = _Reader(spec, offset)
+    reader = _Reader(spec, offset, text)
     try:
         value = reader.value(tree.body)
-    except RecursionError:
+        if not isinstance(value, Schedule):
+            raise reader.error(tree.body, f"expected a schedule call, got {_text(tree.body)!r}")
+    except (RecursionError, MemoryError):
         raise SpecError("spec nested too deeply", spec=spec, column=1) from None
-    if not isinstance(value, Schedule):
-        raise reader.error(tree.body, f"expected a schedule call, got {ast.unparse(tree.body)!r}")
     return value
+
+
+def _text(node: ast.AST) -> str:
+    """The source of ``node`` for a message, shortened."""
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _Reader:
     """Turns whitelisted AST nodes into values; everything else is a `SpecError`."""
 
-    def __init__(self, spec: str, offset: int) -> None:
+    def __init__(self, spec: str, offset: int, text: str) -> None:
         self.spec = spec
         self.offset = offset
+        self.lines = text.splitlines(keepends=True)
         self.names = constructors()
 
     def error(self, node: ast.AST, message: str) -> SpecError:
-        column = self.offset + getattr(node, "col_offset", 0) + 1
-        return SpecError(message, spec=self.spec, column=column)
+        """A `SpecError` at ``node``: its column counts characters from the spec's start."""
+        line = getattr(node, "lineno", 1)
+        byte = getattr(node, "col_offset", 0)  # ast counts UTF-8 bytes within the line
+        before = sum(len(text) for text in self.lines[: line - 1])
+        within = len(self.lines[line - 1].encode()[:byte].decode(errors="ignore"))
+        return SpecError(message, spec=self.spec, column=self.offset + before + within + 1)
 
     def value(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
@@ -168,19 +179,23 @@ class _Reader:
     def number(self, node: ast.expr) -> int | float:
         value = self.value(node)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(node, f"expected a number, got {ast.unparse(node)!r}")
+            raise self.error(node, f"expected a number, got {_text(node)!r}")
         return value
 
     def arithmetic(self, node: ast.BinOp) -> int | float:
         left, right = self.number(node.left), self.number(node.right)
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
-            raise self.error(node, f"power too large in {ast.unparse(node)!r}")
+            raise self.error(node, f"power too large in {_text(node)!r}")
         try:
             result = _BINARY[type(node.op)](left, right)
         except (ZeroDivisionError, OverflowError) as error:
-            raise self.error(node, f"cannot compute {ast.unparse(node)!r}: {error}") from None
-        if isinstance(result, complex) or not math.isfinite(result):
-            raise self.error(node, f"{ast.unparse(node)!r} is not a finite number")
+            raise self.error(node, f"cannot compute {_text(node)!r}: {error}") from None
+        try:
+            finite = not isinstance(result, complex) and math.isfinite(result)
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise self.error(node, f"{_text(node)!r} is not a finite number")
         return result  # type: ignore[no-any-return]
 
     def closest(self, name: str) -> str:

@@ -194,3 +194,18 @@ def test_order_of_steps_does_not_change_values(s: lrlab.Schedule, seed: int) -> 
     steps.sort()
     order = np.random.default_rng(seed).permutation(steps.size)
     np.testing.assert_array_equal(s(steps[order]), s(steps)[order])
+
+
+@given(
+    decay=st.floats(0.05, 0.99),
+    mult=st.integers(1, 3),
+    period=st.integers(1, 30),
+)
+def test_long_arrays_equal_scalar_calls_with_decay(decay: float, mult: int, period: int) -> None:
+    # long arrays take the table and slice paths; scalars take the one-element path
+    s = lrlab.cosine_restarts(init=1.0, period=period, mult=mult, decay=decay)
+    steps = np.arange(0.0, 3000.0)
+    array = s(steps)
+    shuffled = np.random.default_rng(1).permutation(steps)
+    np.testing.assert_array_equal(s(shuffled), s(steps)[shuffled.astype(int)])
+    assert [s(float(t)) for t in steps[::7]] == array[::7].tolist()

@@ -451,3 +451,76 @@ def test_random_parameters_either_build_a_finite_schedule_or_raise_cleanly(
         return
     values = s(np.array([0, 1, 7, 100, 1e4, 1e9, 1e15]))
     assert np.isfinite(values).all()
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "message"),
+    [
+        (
+            lrlab.cosine,
+            {"init": 0.1, "steps": 2**53},
+            "cosine: steps must be at most 2**52, got 9007199254740992",
+        ),
+        (
+            lrlab.multistep,
+            {"init": 0.1, "milestones": [10**400]},
+            "multistep: milestones must be at most 2**52, got 10000000000000000000...0000000000 (401 digits)",
+        ),
+        (
+            lrlab.cosine_restarts,
+            {"init": 0.1, "period": 1, "mult": 10**200},
+            "cosine_restarts: mult must be at most 1048576, got 10000000000000000000...0000000000 (201 digits)",
+        ),
+        (
+            lrlab.cyclic,
+            {"init": 1.0, "peak": 0.0, "up_steps": 2**52, "down_steps": 1},
+            "cyclic: up_steps + down_steps must be at most 2**52, got 4503599627370497",
+        ),
+        (lrlab.constant, {"value": 1e308}, "constant: value must be at most 1e+10, got 1e+308"),
+        (
+            lrlab.scale,
+            {"inner": C, "factor": 1e11},
+            "scale: factor must be at most 1e+10, got 100000000000.0",
+        ),
+    ],
+)
+def test_upper_bounds_keep_every_value_finite(
+    factory: Callable[..., Any], kwargs: dict[str, Any], message: str
+) -> None:
+    kwargs = dict(kwargs)
+    args = (kwargs.pop("inner"),) if "inner" in kwargs else ()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        factory(*args, **kwargs)
+
+
+def test_steps_beyond_2_53_and_complex_steps_are_rejected() -> None:
+    s = lrlab.constant(value=1.0)
+    with pytest.raises(
+        ValueError, match=re.escape("t must be a step between 0 and 2**53, got 9007199254740993")
+    ):
+        s(2**53 + 1)
+    with pytest.raises(
+        ValueError,
+        match=re.escape("values: start must be at most 2**52, got 9007199254740991"),
+    ):
+        s.values(3, start=2**53 - 1)
+    with pytest.raises(TypeError, match="t must be a number or an array of numbers"):
+        s(np.array([1 + 0j]))
+    with pytest.raises(ValueError, match="marks: until must be finite, got inf"):
+        s.marks(math.inf)
+
+
+def test_marks_before_a_phase_starts() -> None:
+    s = lrlab.join(
+        [lrlab.constant(value=1.0), lrlab.cosine_restarts(init=1.0, period=2, mult=2)], at=[100]
+    )
+    assert s.marks(10) == []
+    assert s.marks(104) == [100.0, 102.0]
+    assert lrlab.constant(value=1.0).marks(0) == []
+
+
+def test_step_at_the_largest_step() -> None:
+    values = lrlab.step(init=1.0, period=1, gamma=0.5)(np.full(64, 2.0**53))
+    assert values.tolist() == [0.0] * 64
+    mixed = lrlab.step(init=1.0, period=1, gamma=1.0)(np.array([2.0**53 - 1] * 99 + [2.0**53]))
+    assert mixed.tolist() == [1.0] * 100

@@ -9,6 +9,7 @@ matplotlib only for ``plot -o``, and torch never.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -32,7 +33,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    if value > 2**52:
+        raise argparse.ArgumentTypeError(f"expected at most 2**52 steps, got {text!r}")
     return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lrlab")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="A SPEC is a schedule call such as 'cosine(init=0.1, steps=1000, end=1e-5)' "
         "or 'StepLR(lr=0.1, step_size=30, gamma=0.5)'; see 'lrlab list'.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -94,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as done:  # --help and --version print and exit 0 through argparse
         return int(done.code or 0)
+    except BrokenPipeError:  # the reader stopped early (`lrlab values ... | head`): fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 0
     except Exception as error:
         print(f"{PROG}: failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

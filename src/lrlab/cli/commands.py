@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,39 +91,51 @@ def natural_length(schedule: Schedule) -> int | None:
 
     if isinstance(schedule, join):
         last = natural_length(schedule.phases[-1])
-        return (
-            schedule.at[-1] + last
-            if schedule.at and last
-            else (schedule.at[-1] if schedule.at else last)
-        )
+        return None if last is None else schedule.at[-1] + last if schedule.at else last
     if isinstance(schedule, warmup):
-        inner = natural_length(schedule.inner) or 0
+        inner = natural_length(schedule.inner)
+        if inner is None:
+            return None
         return schedule.steps + inner if schedule.mode == "prefix" else max(schedule.steps, inner)
     steps = getattr(schedule, "steps", None)
     if isinstance(steps, int):
         return steps
-    lengths = [n for child in schedule._children() if (n := natural_length(child))]
-    return max(lengths) if lengths else None
+    lengths = [natural_length(child) for child in schedule._children()]
+    if not lengths or None in lengths:
+        return None
+    return max(n for n in lengths if n is not None)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Canonical form and summary numbers."""
+    """Canonical form and summary numbers, computed in chunks (any number of steps)."""
     schedule = read_spec(args.spec)
     steps = args.steps or natural_length(schedule) or DEFAULT_STEPS
-    values = schedule.values(steps)
+    if steps > 2**52:
+        raise UsageError(f"{args.spec!r} lasts {steps} steps; give --steps (at most 2**52)")
+    low, high = (math.inf, 0), (-math.inf, 0)
+    total = 0.0
+    first = last = 0.0
+    for rows, lrs in _chunks(schedule, steps, 1):
+        if rows.start == 0:
+            first = float(lrs[0])
+        last = float(lrs[-1])
+        total += float(lrs.sum())
+        i, j = int(lrs.argmin()), int(lrs.argmax())
+        low = min(low, (float(lrs[i]), rows.start + i))
+        high = max(high, (float(lrs[j]), -(rows.start + j)))
     marks = schedule.marks(steps)
     shown = ", ".join(f"{m:g}" for m in marks[:12]) + (", ..." if len(marks) > 12 else "")
-    rows = [
+    rows_out = [
         ("spec", repr(schedule)),
         ("steps", f"{steps} (t = 0 .. {steps - 1})"),
-        ("first", f"{values[0]:.6g}"),
-        ("last", f"{values[-1]:.6g}"),
-        ("min", f"{values.min():.6g} at t = {int(values.argmin())}"),
-        ("max", f"{values.max():.6g} at t = {int(values.argmax())}"),
-        ("mean", f"{values.mean():.6g}"),
+        ("first", f"{first:.6g}"),
+        ("last", f"{last:.6g}"),
+        ("min", f"{low[0]:.6g} at t = {low[1]}"),
+        ("max", f"{high[0]:.6g} at t = {-high[1]}"),
+        ("mean", f"{total / steps:.6g}"),
         ("marks", f"{shown or 'none'}"),
     ]
-    for key, value in rows:
+    for key, value in rows_out:
         print(f"{key:<6} {value}")
     return 0
 

@@ -99,7 +99,8 @@ class Schedule(abc.ABC):
         >>> lrlab.cosine_restarts(init=0.1, period=10, mult=2).marks(100)
         [10.0, 30.0, 70.0]
         """
-        found = {float(m) for m in self._marks(until)}
+        until = check_float("marks", "until", until, minimum=0.0, maximum=MAX_STEP)
+        found = {float(m) for m in self._marks(until)} if until > 0 else set()
         return sorted(m for m in found if 0 < m < until)
 
     @property
@@ -121,9 +122,12 @@ class Schedule(abc.ABC):
         """The learning rate at step ``t`` (a number or an array of steps)."""
         self._require_pure()
         if isinstance(t, int | float | np.integer | np.floating) and not isinstance(t, bool):
+            if isinstance(t, int | np.integer) and not 0 <= t <= MAX_STEP:
+                raise ValueError(f"t must be a step between 0 and 2**53, got {_short(t)}")
             return float(self._eval(_steps_array(np.array([float(t)])), None)[0])
         arr = np.asarray(t)
-        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+        bad_kind = arr.dtype == np.bool_ or np.iscomplexobj(arr)
+        if bad_kind or not np.issubdtype(arr.dtype, np.number):
             raise TypeError(f"t must be a number or an array of numbers, got {t!r}")
         flat = _steps_array(arr.astype(np.float64, copy=False).ravel())
         out = np.empty_like(flat)
@@ -141,7 +145,6 @@ class Schedule(abc.ABC):
         n = check_int("values", "n", n, minimum=0)
         start = check_int("values", "start", start, minimum=0)
         self._require_pure()
-        _steps_array(np.array([start, start + max(n - 1, 0)], dtype=np.float64))
         out = np.empty(n, dtype=np.float64)
         for lo in range(0, n, CHUNK):
             hi = min(lo + CHUNK, n)
@@ -323,17 +326,28 @@ def check_float(
     """A finite real number within the bounds, as a float; else a precise error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{family}: {name} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
     if not math.isfinite(number):
-        raise ValueError(f"{family}: {name} must be finite, got {value!r}")
+        raise ValueError(f"{family}: {name} must be finite, got {_short(value)}")
     low_bad = minimum is not None and (number < minimum or (strict_min and number == minimum))
     high_bad = maximum is not None and (number > maximum or (strict_max and number == maximum))
+    if high_bad and maximum == MAX_LR:  # the overflow guard: name only that bound
+        raise ValueError(f"{family}: {name} must be at most {MAX_LR:g}, got {value!r}")
     if low_bad or high_bad:
+        hi = None if maximum == MAX_LR else maximum
         raise ValueError(
-            f"{family}: {name} must be {_range_text(minimum, maximum, strict_min, strict_max)}"
+            f"{family}: {name} must be {_range_text(minimum, hi, strict_min, strict_max)}"
             f", got {value!r}"
         )
     return number
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} digits)"
 
 
 def _range_text(lo: float | None, hi: float | None, strict_lo: bool, strict_hi: bool) -> str:
@@ -347,19 +361,32 @@ def _range_text(lo: float | None, hi: float | None, strict_lo: bool, strict_hi: 
     return " and ".join(parts)
 
 
+MAX_LR = 1e10
+"""The largest learning rate (or factor) accepted: far above any real one, far below
+overflow, so that every schedule's values stay finite."""
+
+
 def check_lr(family: str, name: str, value: object) -> float:
-    """A learning rate: a finite number >= 0."""
-    return check_float(family, name, value, minimum=0.0)
+    """A learning rate: a finite number between 0 and `MAX_LR`."""
+    return check_float(family, name, value, minimum=0.0, maximum=MAX_LR)
 
 
-def check_int(family: str, name: str, value: object, *, minimum: int = 1) -> int:
-    """An int (not a bool, not a float) >= ``minimum``."""
+def check_int(
+    family: str, name: str, value: object, *, minimum: int = 1, maximum: int = 2**52
+) -> int:
+    """An int (not a bool, not a float) in ``[minimum, maximum]``.
+
+    The default maximum, 2**52 steps, keeps every step count exact in float64.
+    """
     what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{family}: {name} must be {what}, got {value!r}")
     number = int(value)
     if number < minimum:
         raise ValueError(f"{family}: {name} must be {what}, got {value!r}")
+    if number > maximum:
+        limit = "2**52" if maximum == 2**52 else str(maximum)
+        raise ValueError(f"{family}: {name} must be at most {limit}, got {_short(value)}")
     return number
 
 
@@ -422,7 +449,7 @@ def int_power(base: float, exponent: FloatArray) -> FloatArray:
     low, high = exponent.min(), exponent.max()
     if high - low > exponent.size // 8:
         return np.power(base, exponent)
-    table: FloatArray = np.power(base, np.arange(low, high + 1, dtype=np.float64))
+    table: FloatArray = np.power(base, low + np.arange(int(high - low) + 1, dtype=np.float64))
     out: FloatArray = table[(exponent - low).astype(np.intp)]
     return out
 

@@ -176,7 +176,9 @@ class join(Schedule):
         out = np.empty_like(t)
         starts = (0, *self.at)
         for phase, start, part in zip(self.phases, starts, pieces(t, self.at), strict=True):
-            out[part] = phase._eval(t[part] - start, driven)
+            local = t[part]
+            if local.size:  # a chunk usually overlaps one or two phases only
+                out[part] = phase._eval(local - start, driven)
         return out
 
     def _marks(self, until: float) -> list[float]:

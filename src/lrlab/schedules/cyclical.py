@@ -100,7 +100,7 @@ class cosine_restarts(Schedule):
         f = self.family
         set_field(self, "init", check_lr(f, "init", self.init))
         set_field(self, "period", check_int(f, "period", self.period))
-        set_field(self, "mult", check_int(f, "mult", self.mult))
+        set_field(self, "mult", check_int(f, "mult", self.mult, maximum=2**20))
         set_field(self, "end", check_lr(f, "end", self.end))
         set_field(
             self,
@@ -114,7 +114,7 @@ class cosine_restarts(Schedule):
         Starts are ``period * (mult**k - 1) / (mult - 1)``: exact in float64 below 2**53.
         """
         period, mult = float(self.period), float(self.mult)
-        count = 2 + int(math.log1p(top / period * (mult - 1)) / math.log(mult))
+        count = 2 + int(math.log1p(max(top, 0.0) / period * (mult - 1)) / math.log(mult))
         powers = np.power(mult, np.arange(count + 1.0))
         return period * (powers - 1) / (mult - 1), period * powers
 
@@ -131,7 +131,8 @@ class cosine_restarts(Schedule):
         first, last = (np.searchsorted(starts, [t[0], t[-1]], side="right") - 1).tolist()
         cuts = [0, *np.searchsorted(t, starts[first + 1 : last + 1]).tolist(), t.size]
         for cycle, (lo, hi) in zip(range(first, last + 1), itertools.pairwise(cuts), strict=True):
-            out[lo:hi] = self._cosine(np.float64(cycle), t[lo:hi] - starts[cycle], lengths[cycle])
+            k = np.array([float(cycle)])
+            out[lo:hi] = self._cosine(k, t[lo:hi] - starts[cycle], lengths[cycle])
         return out
 
     def _marks(self, until: float) -> list[float]:
@@ -141,11 +142,12 @@ class cosine_restarts(Schedule):
         return [float(start) for start in starts]
 
     def _cosine(
-        self, k: FloatArray | np.float64, position: FloatArray, length: float | FloatArray
+        self, k: FloatArray, position: FloatArray, length: float | FloatArray
     ) -> FloatArray:
         if self.decay == 1.0:
             return half_cosine(self.init, self.end, position, length)
-        peak = self.end + (self.init - self.end) * np.power(self.decay, k)
+        # int_power: the same powers whether k is one cycle or one per step
+        peak = self.end + (self.init - self.end) * int_power(self.decay, k)
         return half_cosine(peak, self.end, position, length)
 
 
@@ -178,6 +180,9 @@ class cyclic(Schedule):
         set_field(self, "up_steps", check_int(f, "up_steps", self.up_steps))
         if self.down_steps is not None:
             set_field(self, "down_steps", check_int(f, "down_steps", self.down_steps))
+        total = self.up_steps + (self.down_steps or self.up_steps)
+        if total > 2**52:
+            raise ValueError(f"{f}: up_steps + down_steps must be at most 2**52, got {total}")
         check_choice(f, "mode", self.mode, ("triangular", "triangular2", "exp_range"))
         set_field(
             self,

@@ -31,11 +31,15 @@ Documented differences, all at inputs where torch fails or is inconsistent:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import functools
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal, ParamSpec
 
 from lrlab.plateau import plateau
 from lrlab.schedules._base import (
+    MAX_LR,
     Schedule,
     check_float,
     check_int,
@@ -55,6 +59,32 @@ from lrlab.schedules.basic import (
 from lrlab.schedules.compose import join, product, scale
 from lrlab.schedules.cyclical import cosine, cosine_restarts, cyclic, one_cycle
 
+P = ParamSpec("P")
+
+
+def _torch_named(
+    renames: dict[str, str],
+) -> Callable[[Callable[P, Schedule]], Callable[P, Schedule]]:
+    """Errors from the lrlab family come back in torch's words (name and parameters)."""
+
+    def decorate(function: Callable[P, Schedule]) -> Callable[P, Schedule]:
+        @functools.wraps(function)
+        def build(*args: P.args, **kwargs: P.kwargs) -> Schedule:
+            try:
+                return function(*args, **kwargs)
+            except (ValueError, TypeError) as error:
+                match = re.match(r"^(\w+): (\w+) (.*)$", str(error), flags=re.DOTALL)
+                if match is None or match.group(1) == function.__name__:
+                    raise
+                parameter = renames.get(match.group(2), match.group(2))
+                text = f"{function.__name__}: {parameter} {match.group(3)}"
+                raise type(error)(text) from None
+
+        return build
+
+    return decorate
+
+
 __all__ = [
     "ChainedScheduler",
     "ConstantLR",
@@ -72,6 +102,7 @@ __all__ = [
 ]
 
 
+@_torch_named({"init": "lr", "period": "step_size"})
 def StepLR(*, lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     """``StepLR(optimizer, step_size, gamma=0.1)``.
 
@@ -83,6 +114,7 @@ def StepLR(*, lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     return step(init=lr, period=step_size, gamma=gamma)
 
 
+@_torch_named({"init": "lr"})
 def MultiStepLR(*, lr: float, milestones: Sequence[int], gamma: float = 0.1) -> Schedule:
     """``MultiStepLR(optimizer, milestones, gamma=0.1)``; milestones in any order.
 
@@ -95,10 +127,12 @@ def MultiStepLR(*, lr: float, milestones: Sequence[int], gamma: float = 0.1) -> 
         for m in check_sequence("MultiStepLR", "milestones", milestones)
     ]
     if not ms:
+        check_float("MultiStepLR", "gamma", gamma, minimum=0.0, maximum=1.0)
         return constant(value=lr)
     return multistep(init=lr, milestones=tuple(sorted(ms)), gamma=gamma)
 
 
+@_torch_named({"lrs": "lr", "value": "lr"})
 def ConstantLR(*, lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> Schedule:
     """``ConstantLR(optimizer, factor=1/3, total_iters=5)``.
 
@@ -114,6 +148,7 @@ def ConstantLR(*, lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> S
     return piecewise_constant(boundaries=(total_iters,), lrs=(lr * factor, lr))
 
 
+@_torch_named({"init": "lr", "end": "lr", "value": "lr"})
 def LinearLR(
     *, lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5
 ) -> Schedule:
@@ -134,6 +169,7 @@ def LinearLR(
     return linear(init=lr * start_factor, end=lr * end_factor, steps=total_iters)
 
 
+@_torch_named({"init": "lr"})
 def ExponentialLR(*, lr: float, gamma: float) -> Schedule:
     """``ExponentialLR(optimizer, gamma)``.
 
@@ -144,6 +180,7 @@ def ExponentialLR(*, lr: float, gamma: float) -> Schedule:
     return exponential(init=lr, gamma=gamma)
 
 
+@_torch_named({"init": "lr", "steps": "total_iters"})
 def PolynomialLR(*, lr: float, total_iters: int = 5, power: float = 1.0) -> Schedule:
     """``PolynomialLR(optimizer, total_iters=5, power=1.0)``.
 
@@ -155,6 +192,7 @@ def PolynomialLR(*, lr: float, total_iters: int = 5, power: float = 1.0) -> Sche
     return polynomial(init=lr, steps=total_iters, power=power)
 
 
+@_torch_named({"init": "lr", "steps": "T_max", "end": "eta_min"})
 def CosineAnnealingLR(*, lr: float, T_max: int, eta_min: float = 0.0) -> Schedule:
     """``CosineAnnealingLR(optimizer, T_max, eta_min=0.0)``: past ``T_max`` it climbs back.
 
@@ -166,6 +204,7 @@ def CosineAnnealingLR(*, lr: float, T_max: int, eta_min: float = 0.0) -> Schedul
     return cosine(init=lr, steps=T_max, end=eta_min, periodic=True)
 
 
+@_torch_named({"init": "lr", "period": "T_0", "mult": "T_mult", "end": "eta_min"})
 def CosineAnnealingWarmRestarts(
     *,
     lr: float,
@@ -184,6 +223,14 @@ def CosineAnnealingWarmRestarts(
     return cosine_restarts(init=lr, period=T_0, mult=T_mult, end=eta_min)
 
 
+@_torch_named(
+    {
+        "init": "base_lr",
+        "peak": "max_lr",
+        "up_steps": "step_size_up",
+        "down_steps": "step_size_down",
+    }
+)
 def CyclicLR(
     *,
     base_lr: float,
@@ -212,6 +259,16 @@ def CyclicLR(
     )
 
 
+@_torch_named(
+    {
+        "peak": "max_lr",
+        "steps": "total_steps",
+        "warmup_frac": "pct_start",
+        "shape": "anneal_strategy",
+        "init": "max_lr",
+        "end": "max_lr",
+    }
+)
 def OneCycleLR(
     *,
     max_lr: float,
@@ -257,6 +314,7 @@ def OneCycleLR(
     )
 
 
+@_torch_named({"at": "milestones", "phases": "schedulers"})
 def SequentialLR(*, schedulers: Sequence[Schedule], milestones: Sequence[int]) -> Schedule:
     """``SequentialLR(optimizer, schedulers, milestones)``: each phase on its local step.
 
@@ -271,6 +329,7 @@ def SequentialLR(*, schedulers: Sequence[Schedule], milestones: Sequence[int]) -
     return join(list(schedulers), at=milestones)
 
 
+@_torch_named({"factors": "schedulers"})
 def ChainedScheduler(*, lr: float, schedulers: Sequence[Schedule]) -> Schedule:
     """``ChainedScheduler(schedulers)`` for schedulers built on the same ``lr``.
 
@@ -290,15 +349,20 @@ def ChainedScheduler(*, lr: float, schedulers: Sequence[Schedule]) -> Schedule:
     [0.5, 0.45, 0.81]
     """
     lr = check_float("ChainedScheduler", "lr", lr, minimum=0.0, strict_min=True)
+    if not math.isfinite(1.0 / lr) or 1.0 / lr > MAX_LR:
+        raise ValueError(f"ChainedScheduler: lr must be at least {1 / MAX_LR:g}, got {lr!r}")
     parts = [
         check_schedule("ChainedScheduler", "schedulers", p)
         for p in check_sequence("ChainedScheduler", "schedulers", schedulers)
     ]
+    if not parts:
+        raise ValueError("ChainedScheduler: schedulers must not be empty, got []")
     if len(parts) == 1:
         return parts[0]
     return product([parts[0], *(scale(p, factor=1.0 / lr) for p in parts[1:])])
 
 
+@_torch_named({"init": "lr"})
 def ReduceLROnPlateau(
     *,
     lr: float,
