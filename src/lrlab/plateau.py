@@ -164,26 +164,42 @@ class plateau(Schedule):
             return metric > best * (self.threshold + 1.0)
         return metric > best + self.threshold
 
-    def observe(self, state: PlateauState, metric: float) -> PlateauState:
-        """The state after seeing ``metric`` (torch's ``ReduceLROnPlateau.step`` logic).
-
-        ``state.step`` is left alone: `Schedule.update` advances it.
-        """
-        best, bad, cooldown, lr = state.best, state.num_bad_epochs, state.cooldown_counter, state.lr
+    def counters(
+        self, best: float, bad: int, cooldown: int, metric: float
+    ) -> tuple[float, int, int, bool]:
+        """torch's bookkeeping for one metric: new ``(best, bad, cooldown, reduce?)``."""
         if self.is_better(metric, best):
             best, bad = metric, 0
         else:
             bad += 1
         if cooldown > 0:
             cooldown -= 1
-            bad = 0
-        if bad > self.patience:
-            new_lr = max(lr * self.factor, self.min_lr)
-            if lr - new_lr > self.eps:
-                lr = new_lr
+            bad = 0  # bad epochs during a cooldown do not count
+        reduce = bad > self.patience
+        if reduce:
             cooldown, bad = self.cooldown, 0
+        return best, bad, cooldown, reduce
+
+    def reduced(self, lr: float) -> float:
+        """``lr`` after one reduction: times ``factor``, not below ``min_lr``, unless the
+        change would not be more than ``eps``."""
+        new_lr = max(lr * self.factor, self.min_lr)
+        return new_lr if lr - new_lr > self.eps else lr
+
+    def observe(self, state: PlateauState, metric: float) -> PlateauState:
+        """The state after seeing ``metric`` (torch's ``ReduceLROnPlateau.step`` logic).
+
+        ``state.step`` is left alone: `Schedule.update` advances it.
+        """
+        best, bad, cooldown, reduce = self.counters(
+            state.best, state.num_bad_epochs, state.cooldown_counter, metric
+        )
         return PlateauState(
-            step=state.step, lr=lr, best=best, num_bad_epochs=bad, cooldown_counter=cooldown
+            step=state.step,
+            lr=self.reduced(state.lr) if reduce else state.lr,
+            best=best,
+            num_bad_epochs=bad,
+            cooldown_counter=cooldown,
         )
 
     def lr(self, state: PlateauState) -> float:

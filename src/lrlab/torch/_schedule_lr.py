@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat
 
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -61,6 +62,25 @@ def resolve(source: ScheduleSource, lrs: Sequence[float], *, who: str) -> list[S
     raise TypeError(
         f"{who}: schedule must be a schedule, a list of schedules or a factory, got {source!r}"
     )
+
+
+def lean_update_lr(self: LRScheduler, epoch: float | None = None) -> None:
+    """torch's per-step update, without its guard for recursive ``get_lr`` calls.
+
+    For schedulers whose ``get_lr`` is closed form and cheap: it is called directly, and
+    the param groups get the values as torch writes them (in place for a tensor lr).
+    """
+    if epoch is None:
+        self.last_epoch += 1
+    else:
+        self.last_epoch = epoch  # type: ignore[assignment]
+    values = self.get_lr()
+    for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+        if isinstance(group["lr"], Tensor):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
+    self._last_lr = [float(lr) for lr in values]
 
 
 class ScheduleLR(LRScheduler):
@@ -130,12 +150,16 @@ class ScheduleLR(LRScheduler):
                 s.update(state, metrics) if driven else state
                 for s, state, driven in zip(self.schedules, self._states, self._driven, strict=True)
             ]
+        if not self.verbose:
+            super().step(epoch)  # type: ignore[arg-type]
+            return
         before = list(getattr(self, "_last_lr", []))
         super().step(epoch)  # type: ignore[arg-type]
-        if self.verbose:
-            report_lrs(self.last_epoch, before, self._last_lr)
+        report_lrs(self.last_epoch, before, self._last_lr)
 
     def _values(self, t: float) -> list[float]:
+        if type(t) is int and not self._any_driven:  # the per-step path: one lookup
+            return self._ahead(t)
         whole = isinstance(t, int) or float(t).is_integer()
         if not self._any_driven and whole:
             return self._ahead(int(t))
@@ -148,6 +172,8 @@ class ScheduleLR(LRScheduler):
             else:
                 out.append(next(pure) if whole else schedule(t))
         return out
+
+    _update_lr = lean_update_lr
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """The learning rates at ``last_epoch`` (closed form: no recursion, no drift)."""

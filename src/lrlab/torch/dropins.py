@@ -31,11 +31,12 @@ import numpy as np
 import torch
 from torch.optim import Optimizer
 
+from lrlab.plateau import PlateauState, plateau
 from lrlab.schedules import Schedule, join
 from lrlab.schedules import torch_names as tn
 from lrlab.schedules._base import Lookahead
 from lrlab.schedules.cyclical import one_cycle
-from lrlab.torch._schedule_lr import ScheduleLR, report_lrs
+from lrlab.torch._schedule_lr import ScheduleLR, lean_update_lr, report_lrs
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
@@ -497,6 +498,12 @@ class ReduceLROnPlateau(ScheduleLR):
     ``step()`` without it raises a ``TypeError`` that says so.
     """
 
+    _best: float
+    _bad: int
+    _cool: int
+    _lrs: list[float]
+    _nodes: list[plateau]
+
     def __init__(
         self,
         optimizer: Optimizer,
@@ -562,33 +569,76 @@ class ReduceLROnPlateau(ScheduleLR):
                 UserWarning,
                 stacklevel=2,
             )
-        # torch's ReduceLROnPlateau has no step-order check: step without LRScheduler.step
-        before = list(self._last_lr)
-        self._states = [
-            s.update(st, metrics) for s, st in zip(self.schedules, self._states, strict=True)
-        ]
+        # torch's ReduceLROnPlateau has no step-order check: step without LRScheduler.step.
+        # One set of counters for every group (same metric, same settings, as in torch);
+        # each group reduces its own lr with its own min_lr.
+        try:
+            value = float(metrics)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"ReduceLROnPlateau.step: metric must be a number, got {metrics!r}"
+            ) from None
+        before = list(self._last_lr) if self.verbose else []
+        node = self._nodes[0]
+        self._best, self._bad, self._cool, reduce = node.counters(
+            self._best, self._bad, self._cool, value
+        )
         self.last_epoch = int(epoch) if epoch is not None else self.last_epoch + 1
-        values: list[Any] = self._values(self.last_epoch)
-        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            group["lr"] = lr
-        self._last_lr = values
+        if reduce:
+            self._lrs = [n.reduced(lr) for n, lr in zip(self._nodes, self._lrs, strict=True)]
+            values: list[Any] = list(self._lrs)
+            for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+                group["lr"] = lr
+            self._last_lr = values
         if self.verbose:
-            report_lrs(self.last_epoch, before, values)
+            report_lrs(self.last_epoch, before, self._last_lr)
+
+    def _reset_runtime(self) -> None:
+        super()._reset_runtime()
+        self._nodes = [s for s in self.schedules if isinstance(s, plateau)]
+        first = self.schedules[0].initial_state()
+        self._best, self._bad, self._cool = first.best, 0, 0
+        self._lrs = [s.initial_state().lr for s in self.schedules]
+
+    def _values(self, t: float) -> list[float]:
+        return list(self._lrs)
+
+    @property
+    def _states(self) -> list[PlateauState]:
+        step = max(self.last_epoch, 0) if hasattr(self, "last_epoch") else 0
+        return [
+            PlateauState(
+                step=step,
+                lr=lr,
+                best=self._best,
+                num_bad_epochs=self._bad,
+                cooldown_counter=self._cool,
+            )
+            for lr in self._lrs
+        ]
+
+    @_states.setter
+    def _states(self, states: list[PlateauState]) -> None:
+        if states:
+            self._best = states[0].best
+            self._bad = states[0].num_bad_epochs
+            self._cool = states[0].cooldown_counter
+            self._lrs = [state.lr for state in states]
 
     @property
     def best(self) -> float:
         """The best metric so far (torch's attribute)."""
-        return self._states[0].best
+        return self._best
 
     @property
     def num_bad_epochs(self) -> int:
         """Steps without improvement (torch's attribute)."""
-        return self._states[0].num_bad_epochs
+        return self._bad
 
     @property
     def cooldown_counter(self) -> int:
         """Steps of cooldown left (torch's attribute)."""
-        return self._states[0].cooldown_counter
+        return self._cool
 
     @property
     def in_cooldown(self) -> bool:
@@ -653,12 +703,21 @@ class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
         self.verbose = verbose
         super().__init__(optimizer, lr_lambda, last_epoch)
 
+    _update_lr = lean_update_lr
+
+    def get_lr(self) -> list[float | torch.Tensor]:
+        """``initial_lr * lr_lambda(last_epoch)`` for each group (torch's formula)."""
+        t = self.last_epoch
+        return [base * f(t) for f, base in zip(self.lr_lambdas, self.base_lrs, strict=True)]
+
     def step(self, epoch: int | None = None) -> None:
         """torch's step, then the ``verbose`` report."""
+        if not self.verbose:
+            super().step(epoch)
+            return
         before = list(getattr(self, "_last_lr", []))
         super().step(epoch)
-        if self.verbose:
-            report_lrs(self.last_epoch, before, self._last_lr)
+        report_lrs(self.last_epoch, before, self._last_lr)
 
 
 class MultiplicativeLR(torch.optim.lr_scheduler.MultiplicativeLR):
@@ -676,7 +735,9 @@ class MultiplicativeLR(torch.optim.lr_scheduler.MultiplicativeLR):
 
     def step(self, epoch: int | None = None) -> None:
         """torch's step, then the ``verbose`` report."""
+        if not self.verbose:
+            super().step(epoch)
+            return
         before = list(getattr(self, "_last_lr", []))
         super().step(epoch)
-        if self.verbose:
-            report_lrs(self.last_epoch, before, self._last_lr)
+        report_lrs(self.last_epoch, before, self._last_lr)
