@@ -528,3 +528,61 @@ def test_tutorial_scripts_run_unchanged_but_for_the_import() -> None:
                 lr_list.append(scheduler.get_last_lr()[0])
             lrs[lib.__name__] = lr_list
         np.testing.assert_allclose(lrs["lrlab.torch"], lrs[T.__name__], rtol=1e-12, err_msg=name)
+
+
+@heavy
+@given(
+    lrs=groups,
+    factor=st.floats(0.1, 1.0),
+    total=st.integers(1, 20),
+    gamma=st.floats(0.9, 1.0),
+    step_size=st.integers(1, 30),
+)
+def test_chained_scheduler_of_multiplicative_schedulers(
+    lrs: list[float], factor: float, total: int, gamma: float, step_size: int
+) -> None:
+    def theirs(o: torch.optim.Optimizer) -> Any:
+        return T.ChainedScheduler(
+            [T.ConstantLR(o, factor, total), T.ExponentialLR(o, gamma), T.StepLR(o, step_size, 0.5)]
+        )
+
+    def mine(o: torch.optim.Optimizer) -> Any:
+        return ours.ChainedScheduler(
+            [
+                ours.ConstantLR(o, factor, total),
+                ours.ExponentialLR(o, gamma),
+                ours.StepLR(o, step_size, 0.5),
+            ]
+        )
+
+    same(theirs, mine, lrs, 300, rtol=1e-11)
+
+
+def test_chained_scheduler_refuses_what_has_no_closed_form_and_delegates_torchs() -> None:
+    opt = optimizer([0.1])
+    with pytest.raises(
+        ValueError, match="ChainedScheduler: CosineAnnealingLR at index 1 is not multiplicative"
+    ):
+        ours.ChainedScheduler([ours.ExponentialLR(opt, 0.9), ours.CosineAnnealingLR(opt, 10)])
+    with pytest.raises(
+        ValueError, match="ChainedScheduler expects at least one scheduler to be chained"
+    ):
+        ours.ChainedScheduler([])
+    mixed = ours.ChainedScheduler([T.ExponentialLR(opt, 0.9)])
+    assert type(mixed) is T.ChainedScheduler
+
+
+def test_torchs_schedulers_inside_our_sequential_lr() -> None:
+    def theirs(o: torch.optim.Optimizer) -> Any:
+        return T.SequentialLR(
+            o, [T.LinearLR(o, 0.1, total_iters=5), T.StepLR(o, 10)], milestones=[5]
+        )
+
+    def mixed(o: torch.optim.Optimizer) -> Any:
+        return ours.SequentialLR(
+            o, [T.LinearLR(o, 0.1, total_iters=5), T.StepLR(o, 10)], milestones=[5]
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's SequentialLR calls step(0)
+        same(theirs, mixed, [0.1, 0.3], 100)

@@ -8,6 +8,7 @@ same names, signatures and learning rates, computed in closed form.
 from lrlab.torch._record import record
 from lrlab.torch._schedule_lr import ScheduleLR, set_lr
 from lrlab.torch.dropins import (
+    ChainedScheduler,
     ConstantLR,
     CosineAnnealingLR,
     CosineAnnealingWarmRestarts,
@@ -25,6 +26,7 @@ from lrlab.torch.dropins import (
 )
 
 __all__ = [
+    "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",

@@ -647,7 +647,18 @@ class ReduceLROnPlateau(ScheduleLR):
 
 
 class SequentialLR(ScheduleLR):
-    """torch's ``SequentialLR`` for lrlab schedulers: one `join` per param group."""
+    """torch's ``SequentialLR``: for lrlab schedulers one `join` per param group.
+
+    Given any scheduler that is not an lrlab one, this is torch's own ``SequentialLR``.
+    """
+
+    def __new__(
+        cls, optimizer: Optimizer, schedulers: Sequence[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        if all(isinstance(s, ScheduleLR) for s in schedulers):
+            return super().__new__(cls)
+        kwargs.pop("verbose", None)
+        return torch.optim.lr_scheduler.SequentialLR(optimizer, list(schedulers), *args, **kwargs)
 
     def __init__(
         self,
@@ -688,6 +699,68 @@ class SequentialLR(ScheduleLR):
             group["lr"] = group["initial_lr"]
         joined = [join(p, at=milestones) for p in phases]
         super().__init__(optimizer, joined, last_epoch, verbose=verbose)
+
+
+MULTIPLICATIVE = (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR)
+"""lrlab drop-ins whose torch updates multiply the lr, so that chaining them is a product."""
+
+
+class ChainedScheduler(ScheduleLR):
+    """torch's ``ChainedScheduler``: for lrlab's multiplicative schedulers, a `product`.
+
+    torch applies each scheduler's multiplicative update in turn, which is the product
+    of their factors for StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR and
+    PolynomialLR. Other lrlab schedulers are refused (their chained torch result depends
+    on its recursion): say what you mean with an lrlab composite and `ScheduleLR`. Given
+    any scheduler that is not an lrlab one, this is torch's own ``ChainedScheduler``.
+    """
+
+    def __new__(cls, schedulers: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
+        """An lrlab ChainedScheduler, or torch's for schedulers that are not lrlab's."""
+        if all(isinstance(s, ScheduleLR) for s in schedulers):
+            return super().__new__(cls)
+        kwargs.pop("verbose", None)
+        return torch.optim.lr_scheduler.ChainedScheduler(list(schedulers), *args, **kwargs)
+
+    def __init__(
+        self,
+        schedulers: Sequence[ScheduleLR],
+        optimizer: Optimizer | None = None,
+        verbose: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(
+                f"{name} expects at least one scheduler to be chained, but got no scheduler."
+            )
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{name} does not support `ReduceLROnPlateau` scheduler as it requires "
+                    "additional kwargs to be specified when calling `step`, but got one at "
+                    f"index {i} in the given schedulers sequence."
+                )
+            if optimizer != scheduler.optimizer:
+                raise ValueError(
+                    f"{name} expects all schedulers to belong to the same optimizer, but got "
+                    f"scheduler {type(scheduler).__name__} at index {i} has "
+                    f"{scheduler.optimizer}, which is different from "
+                    f"{type(optimizer).__name__}."
+                )
+            if not isinstance(scheduler, MULTIPLICATIVE):
+                raise ValueError(
+                    f"{name}: {type(scheduler).__name__} at index {i} is not multiplicative, "
+                    "so chaining it has no closed form; build the schedule you mean with "
+                    "lrlab (product, join, warmup) and use ScheduleLR"
+                )
+        self._schedulers = list(schedulers)
+        lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
+        chained = [
+            tn.ChainedScheduler(lr=lr, schedulers=[s.schedules[g] for s in schedulers])
+            for g, lr in enumerate(lrs)
+        ]
+        super().__init__(optimizer, chained, verbose=verbose)
 
 
 class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
