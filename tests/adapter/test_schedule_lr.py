@@ -224,3 +224,46 @@ def test_no_warnings_in_normal_use() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run(ScheduleLR(optimizer([0.1]), lrlab.cosine(init=0.1, steps=10)), 20)
+
+
+def test_schedule_param_momentum_beta1_and_resume() -> None:
+    from lrlab.torch import ScheduleParam
+
+    opt = optimizer([0.1, 0.2])
+    opt.param_groups[0]["momentum"] = 0.9
+    opt.param_groups[1]["momentum"] = 0.9
+    s = lrlab.cosine(init=0.95, steps=10, end=0.85)
+    momentum = ScheduleParam(opt, "momentum", s)
+    got = []
+    for _ in range(12):
+        got.append(momentum.get_last())
+        opt.step()
+        momentum.step()
+    assert [row[0] for row in got] == s.values(12).tolist()
+    adam = optimizer([0.1], torch.optim.Adam)
+    beta1 = ScheduleParam(adam, "beta1", lambda b: lrlab.linear(init=b, end=0.5, steps=4))
+    beta1.step()
+    assert adam.param_groups[0]["betas"] == (0.9 + (0.5 - 0.9) * 0.25, 0.999)
+    fresh = ScheduleParam(optimizer([0.1, 0.2]), "momentum", s)
+    fresh.load_state_dict(json.loads(json.dumps(momentum.state_dict())))
+    assert fresh.get_last() == momentum.get_last()
+    with pytest.raises(KeyError, match="ScheduleParam: the param groups have no 'nesterov_speed'"):
+        ScheduleParam(opt, "nesterov_speed", s)
+    with pytest.raises(
+        ValueError, match=r"ScheduleParam\.load_state_dict: the checkpoint schedules 'momentum'"
+    ):
+        ScheduleParam(
+            optimizer([0.1, 0.2]), "weight_decay", lrlab.constant(value=0.0)
+        ).load_state_dict(momentum.state_dict())
+
+
+def test_record_per_epoch_like_the_tutorials() -> None:
+    per_epoch = record(
+        lambda o: torch.optim.lr_scheduler.StepLR(o, 30, gamma=0.5),
+        200,
+        lr=1e-3,
+        steps_per_epoch=10,
+    )
+    np.testing.assert_array_equal(
+        per_epoch, tn.StepLR(lr=1e-3, step_size=30, gamma=0.5).values(200)
+    )

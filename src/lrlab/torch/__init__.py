@@ -5,6 +5,7 @@ The only package of lrlab that imports torch. Change
 same names, signatures and learning rates, computed in closed form.
 """
 
+from lrlab.torch._param import ScheduleParam
 from lrlab.torch._record import record
 from lrlab.torch._schedule_lr import ScheduleLR, set_lr
 from lrlab.torch.dropins import (
@@ -40,6 +41,7 @@ __all__ = [
     "PolynomialLR",
     "ReduceLROnPlateau",
     "ScheduleLR",
+    "ScheduleParam",
     "SequentialLR",
     "StepLR",
     "record",

@@ -31,8 +31,13 @@ def record(
     lr: float | Sequence[float] = 0.1,
     optimizer: Callable[..., Optimizer] = torch.optim.SGD,
     metrics: Sequence[float] | Callable[[int], float] | None = None,
+    steps_per_epoch: int = 1,
 ) -> npt.NDArray[np.float64]:
     """The lr of each param group before each of ``steps`` scheduler steps.
+
+    With ``steps_per_epoch=K`` the loop is the tutorials' per-epoch one: ``K`` optimizer
+    steps (batches), then one scheduler step, the lr recorded once per epoch; the
+    values are the same, only the optimizer does ``K`` times the work, as in training.
 
     ``scheduler`` is a factory ``lambda opt: StepLR(opt, 30)`` (it gets a throwaway
     optimizer made by ``optimizer`` with one group per ``lr``) or an existing scheduler,
@@ -48,6 +53,7 @@ def record(
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
     steps = check_int("record", "steps", steps, minimum=0)
+    batches = check_int("record", "steps_per_epoch", steps_per_epoch)
     if hasattr(scheduler, "optimizer") and hasattr(scheduler, "step"):
         dummy = _throwaway(scheduler.optimizer)
         sched = copy.deepcopy(scheduler, memo={id(scheduler.optimizer): dummy})
@@ -64,7 +70,8 @@ def record(
         warnings.simplefilter("ignore", UserWarning)  # deprecation chatter of step(epoch)
         for t in range(steps):
             out[t] = [float(group["lr"]) for group in opt.param_groups]
-            opt.step()
+            for _ in range(batches):
+                opt.step()
             if metrics is None:
                 sched.step()
             else:
