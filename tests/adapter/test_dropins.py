@@ -445,6 +445,7 @@ def test_not_an_optimizer_like_torch() -> None:
         lambda o: ours.SequentialLR(
             o, [ours.LinearLR(o, 0.1, total_iters=5), ours.CosineAnnealingLR(o, 50)], milestones=[5]
         ),
+        lambda o: ours.ChainedScheduler([ours.ConstantLR(o, 0.5, 10), ours.ExponentialLR(o, 0.99)]),
     ],
 )
 @pytest.mark.parametrize("k", [0, 1, 37, 150])
