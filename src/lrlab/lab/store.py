@@ -1,0 +1,236 @@
+"""The lab's store: one SQLite file (WAL) per output directory.
+
+Tables: ``runs`` (one row per run config, keyed by `TrainConfig.run_id`), ``epochs``
+(one row per finished epoch), ``lrs`` (sampled per-step learning rates) and
+``checkpoints`` (the latest checkpoint of each unfinished run). An epoch's row and its
+checkpoint are written in one transaction, so an interrupted run resumes from exactly
+the last committed epoch: nothing lost, nothing repeated.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lrlab.lab.train import Checkpoint, EpochMetrics, RunResult, TrainConfig
+
+FILENAME = "lrlab.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    diverged_at INTEGER,
+    test_accuracy REAL,
+    seconds REAL,
+    error TEXT,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run TEXT NOT NULL REFERENCES runs(id),
+    epoch INTEGER NOT NULL,
+    lr REAL NOT NULL,
+    train_loss REAL NOT NULL,
+    val_loss REAL NOT NULL,
+    val_accuracy REAL NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (run, epoch)
+);
+CREATE TABLE IF NOT EXISTS lrs (
+    run TEXT NOT NULL REFERENCES runs(id),
+    step INTEGER NOT NULL,
+    lr REAL NOT NULL,
+    PRIMARY KEY (run, step)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run TEXT PRIMARY KEY REFERENCES runs(id),
+    epoch INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """The store cannot be used (locked, read-only, not a database): a clear message."""
+
+
+class Store:
+    """Read and write the lab's results in ``directory/lrlab.sqlite``."""
+
+    def __init__(self, directory: str | Path, *, create: bool = True) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / FILENAME
+        if not create and not self.path.exists():
+            raise StoreError(f"no lrlab store in {str(self.directory)!r} (no {FILENAME})")
+        try:
+            if create:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot use the store {str(self.path)!r}: {error}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything or nothing."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the store {str(self.path)!r}: {error}") from None
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- runs ---------------------------------------------------------------------------
+
+    def register(self, config: TrainConfig) -> str:
+        """Make sure the run exists (``pending`` if new); returns its status."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO runs (id, config, status, updated) VALUES (?, ?, ?, ?)",
+                (config.run_id, json.dumps(config.to_dict()), "pending", time.time()),
+            )
+        return self.status(config.run_id)
+
+    def status(self, run: str) -> str:
+        """The run's status: pending, running, finished, diverged or failed."""
+        row = self.db.execute("SELECT status FROM runs WHERE id = ?", (run,)).fetchone()
+        return str(row[0]) if row else "unknown"
+
+    def save_epoch(self, run: str, metrics: EpochMetrics, checkpoint: Checkpoint) -> None:
+        """The epoch's row and the run's checkpoint, in one transaction."""
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run,
+                    metrics.epoch,
+                    metrics.lr,
+                    metrics.train_loss,
+                    metrics.val_loss,
+                    metrics.val_accuracy,
+                    metrics.seconds,
+                ),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
+                (run, metrics.epoch, buffer.getvalue()),
+            )
+            db.execute(
+                "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)
+            )
+
+    def checkpoint(self, run: str) -> Checkpoint | None:
+        """The latest checkpoint, if it is there and readable and matches the epochs."""
+        row = self.db.execute(
+            "SELECT epoch, data FROM checkpoints WHERE run = ?", (run,)
+        ).fetchone()
+        last = self.db.execute("SELECT MAX(epoch) FROM epochs WHERE run = ?", (run,)).fetchone()
+        if row is None or last[0] is None or row[0] != last[0]:
+            return None
+        try:
+            data: Checkpoint = torch.load(io.BytesIO(row[1]), weights_only=False)
+        except Exception:
+            return None
+        return data
+
+    def restart(self, run: str) -> None:
+        """Forget a run's partial progress (a missing or corrupt checkpoint)."""
+        with self.transaction() as db:
+            for table in ("epochs", "lrs", "checkpoints"):
+                db.execute(f"DELETE FROM {table} WHERE run = ?", (run,))
+            db.execute(
+                "UPDATE runs SET status = 'pending', updated = ? WHERE id = ?", (time.time(), run)
+            )
+
+    def finish(self, result: RunResult, seconds: float) -> None:
+        """Record the outcome, the sampled lrs, and drop the checkpoint, in one transaction."""
+        run = result.config.run_id
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO lrs VALUES (?, ?, ?)",
+                [(run, s, lr) for s, lr in result.lrs],
+            )
+            db.execute(
+                "UPDATE runs SET status = ?, diverged_at = ?, test_accuracy = ?, seconds = ?, "
+                "updated = ? WHERE id = ?",
+                (
+                    result.status,
+                    result.diverged_at,
+                    result.test_accuracy,
+                    seconds,
+                    time.time(),
+                    run,
+                ),
+            )
+            db.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
+
+    def fail(self, run: str, message: str) -> None:
+        """Mark a run failed (an error in the run itself, not divergence)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = 'failed', updated = ? WHERE id = ?", (time.time(), run)
+            )
+        del message
+
+    # --- reading ------------------------------------------------------------------------
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run with its config, status and epoch count, oldest first."""
+        rows = self.db.execute(
+            "SELECT r.id, r.config, r.status, r.diverged_at, r.test_accuracy, r.seconds, "
+            "(SELECT COUNT(*) FROM epochs e WHERE e.run = r.id) "
+            "FROM runs r ORDER BY r.rowid"
+        ).fetchall()
+        return [
+            {
+                "id": row[0],
+                "config": json.loads(row[1]),
+                "status": row[2],
+                "diverged_at": row[3],
+                "test_accuracy": row[4],
+                "seconds": row[5],
+                "epochs_done": row[6],
+            }
+            for row in rows
+        ]
+
+    def epochs(self, run: str) -> list[EpochMetrics]:
+        """The run's epochs in order."""
+        rows = self.db.execute(
+            "SELECT epoch, lr, train_loss, val_loss, val_accuracy, seconds FROM epochs "
+            "WHERE run = ? ORDER BY epoch",
+            (run,),
+        ).fetchall()
+        return [EpochMetrics(*row) for row in rows]
+
+    def lrs(self, run: str) -> list[tuple[int, float]]:
+        """The run's sampled (step, lr) pairs."""
+        rows = self.db.execute("SELECT step, lr FROM lrs WHERE run = ? ORDER BY step", (run,))
+        return [(int(s), float(lr)) for s, lr in rows.fetchall()]
+
+
+def epochs_as_dicts(epochs: list[EpochMetrics]) -> list[dict[str, Any]]:
+    """Epoch rows as plain dicts (for JSON and the report)."""
+    return [asdict(e) for e in epochs]
