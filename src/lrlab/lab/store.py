@@ -15,7 +15,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -229,8 +228,3 @@ class Store:
         """The run's sampled (step, lr) pairs."""
         rows = self.db.execute("SELECT step, lr FROM lrs WHERE run = ? ORDER BY step", (run,))
         return [(int(s), float(lr)) for s, lr in rows.fetchall()]
-
-
-def epochs_as_dicts(epochs: list[EpochMetrics]) -> list[dict[str, Any]]:
-    """Epoch rows as plain dicts (for JSON and the report)."""
-    return [asdict(e) for e in epochs]

@@ -20,7 +20,6 @@ from typing import (
     Literal,
     SupportsFloat,
     TypeAlias,
-    TypeVar,
     overload,
 )
 
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 JSON: TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
-S = TypeVar("S", bound="Schedule")
 
 _REGISTRY: dict[str, type[Schedule]] = {}
 

@@ -135,7 +135,7 @@ class ScheduleLR(LRScheduler):
     @property
     def metric_driven(self) -> bool:
         """Whether any group's schedule has a plateau phase (wants ``step(metric)``)."""
-        return any(s.metric_driven for s in self.schedules)
+        return self._any_driven
 
     def step(self, metrics: SupportsFloat | None = None, epoch: float | None = None) -> None:  # type: ignore[override]
         """Advance one step; ``metrics`` feeds the plateau phase of metric-driven schedules.
@@ -158,10 +158,8 @@ class ScheduleLR(LRScheduler):
         report_lrs(self.last_epoch, before, self._last_lr)
 
     def _values(self, t: float) -> list[float]:
-        if type(t) is int and not self._any_driven:  # the per-step path: one lookup
-            return self._ahead(t)
         whole = isinstance(t, int) or float(t).is_integer()
-        if not self._any_driven and whole:
+        if whole and not self._any_driven:  # the per-step path: one lookup for all groups
             return self._ahead(int(t))
         pure = iter(self._ahead(int(t)) if whole else [])
         out = []
@@ -177,9 +175,6 @@ class ScheduleLR(LRScheduler):
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """The learning rates at ``last_epoch`` (closed form: no recursion, no drift)."""
-        return self._values(self.last_epoch)
-
-    def _get_closed_form_lr(self) -> list[float]:
         return self._values(self.last_epoch)
 
     _extra_state: tuple[str, ...] = ()
