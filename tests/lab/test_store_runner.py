@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -105,47 +99,5 @@ def test_a_process_pool_gives_the_same_results(tmp_path: Path) -> None:
     for config in configs():
         a = Store(tmp_path / "pool").epochs(config.run_id)
         b = Store(tmp_path / "serial").epochs(config.run_id)
-        # workers run torch on one thread each: the same numbers up to float summation order
-        assert [e.val_loss for e in a] == pytest.approx([e.val_loss for e in b], rel=1e-5)
-
-
-WORKER = """
-import sys
-from lrlab.lab.runner import run_all
-from lrlab.lab.train import TrainConfig
-configs = [TrainConfig(schedule=s, epochs=12, batch_size=128) for s in ("constant(value={lr})", "cosine(init={lr}, steps={epochs})")]
-for _ in run_all(sys.argv[1], configs):
-    pass
-"""
-
-
-@pytest.mark.slow
-def test_sigkill_mid_run_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    out = str(tmp_path / "runs")
-    process = subprocess.Popen([sys.executable, "-c", WORKER, out])
-    db_path = Path(out) / FILENAME
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait until a few epochs are committed, then kill
-        if db_path.exists():
-            with sqlite3.connect(db_path, timeout=5) as db:
-                if db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] >= 5:
-                    break
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    subprocess.run([sys.executable, "-c", WORKER, out], check=True)
-    store = Store(out)
-    runs = store.runs()
-    assert [r["status"] for r in runs] == ["finished", "finished"]
-    assert [r["epochs_done"] for r in runs] == [12, 12]
-    reference = {
-        c.run_id: train(c)
-        for c in [
-            TrainConfig(schedule=s, epochs=12, batch_size=128)
-            for s in ("constant(value={lr})", "cosine(init={lr}, steps={epochs})")
-        ]
-    }
-    for run in runs:
-        got = store.epochs(run["id"])
-        assert [e.epoch for e in got] == list(range(12))
-        assert [e.val_loss for e in got] == [e.val_loss for e in reference[run["id"]].epochs]
+        # every run trains on config.threads (1) torch threads, whatever the executor
+        assert [e.val_loss for e in a] == [e.val_loss for e in b]

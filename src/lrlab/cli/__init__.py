@@ -1,9 +1,9 @@
-"""The ``lrlab`` command line: list, show, plot and values.
+"""The ``lrlab`` command line: list, show, plot, values, compare, runs and report.
 
 Thin: it parses arguments, calls the library and maps failures to exit codes
 (0 ok, 1 the work failed, 2 bad usage or input: one line on stderr, no traceback).
 Only argparse is imported at start-up; numpy comes with the first command that needs it,
-matplotlib only for ``plot -o``, and torch never.
+matplotlib only for ``plot -o``; torch only for the lab's commands.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(
         prog=PROG,
-        description="See, check and export learning-rate schedules.",
+        description="See, check, export and compare learning-rate schedules.",
         epilog="A SPEC is a schedule call such as 'cosine(init=0.1, steps=1000, end=1e-5)' "
         "or 'StepLR(lr=0.1, step_size=30, gamma=0.5)'; see 'lrlab list'.",
     )
@@ -92,7 +92,61 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: from -o's extension, else csv)",
     )
     values.add_argument("-o", "--output", help="output file (default: standard output)")
+    _lab_parsers(commands)
     return parser
+
+
+def _lr(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+
+
+def _lab_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="train a model under several schedules and seeds; store, rank and report",
+        description="Train one model under each schedule and seed, keep every number in "
+        "OUT/lrlab.sqlite, and write OUT/report.html. Running it again skips finished runs "
+        "and resumes interrupted ones. Flags override the --config file.",
+    )
+    compare.add_argument("--config", help="a TOML experiment file (see docs/lab.md)")
+    compare.add_argument("--name", help="experiment name (default: compare)")
+    compare.add_argument("--dataset", help="digits, synthetic, or a .npz/.csv file")
+    compare.add_argument("--model", help="mlp-bn, mlp, cnn or package.module:factory")
+    compare.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    compare.add_argument("--lr", type=_lr, help="initial learning rate, or 'auto' (range test)")
+    compare.add_argument("--momentum", type=float, help="SGD momentum")
+    compare.add_argument("--weight-decay", type=float)
+    compare.add_argument("--epochs", type=_positive_int)
+    compare.add_argument("--batch-size", type=_positive_int)
+    compare.add_argument("--seeds", type=_positive_int, help="number of seeds (0..N-1)")
+    compare.add_argument(
+        "--schedule",
+        action="append",
+        metavar="[NAME=]SPEC",
+        help="a schedule to compare (repeat it); placeholders {lr} {epochs} {steps} "
+        "{steps_per_epoch}; default: the tutorials' ten",
+    )
+    compare.add_argument(
+        "--per",
+        choices=("epoch", "batch"),
+        default="epoch",
+        help="when --schedule SPECs step (default: epoch)",
+    )
+    compare.add_argument("--out", required=True, help="output directory (store and report)")
+    compare.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    runs = commands.add_parser("runs", help="list the runs in an output directory")
+    runs.add_argument("directory", metavar="DIR")
+
+    report = commands.add_parser("report", help="write DIR/report.html from the store")
+    report.add_argument("directory", metavar="DIR")
+    report.add_argument("--experiment", help="experiment id (default: the latest run)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
         "plot": cmd_plot,
         "values": cmd_values,
     }
+    if args.command not in handlers:
+        from lrlab.cli import lab
+
+        return lab.run(args)
     return handlers[args.command](args)
 
 

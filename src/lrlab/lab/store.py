@@ -1,8 +1,11 @@
 """The lab's store: one SQLite file (WAL) per output directory.
 
-Tables: ``runs`` (one row per run config, keyed by `TrainConfig.run_id`), ``epochs``
-(one row per finished epoch), ``lrs`` (sampled per-step learning rates) and
-``checkpoints`` (the latest checkpoint of each unfinished run). An epoch's row and its
+Tables: ``experiments`` (each comparison's config, the lr it used and the library
+versions), ``members`` (which run is which schedule and seed of an experiment), ``runs``
+(one row per run config, keyed by `TrainConfig.run_id`), ``epochs`` (one row per
+finished epoch), ``lrs`` (sampled per-step learning rates), ``lr_finds`` (range-test
+results, reused by ``--lr auto``) and ``checkpoints`` (the latest checkpoint of each
+unfinished run); docs/lab.md has the columns. An epoch's row and its
 checkpoint are written in one transaction, so an interrupted run resumes from exactly
 the last committed epoch: nothing lost, nothing repeated.
 """
@@ -20,6 +23,7 @@ from typing import Any
 
 import torch
 
+from lrlab.lab.experiment import Experiment
 from lrlab.lab.train import Checkpoint, EpochMetrics, RunResult, TrainConfig
 
 FILENAME = "lrlab.sqlite"
@@ -32,6 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
     diverged_at INTEGER,
     test_accuracy REAL,
     seconds REAL,
+    steps_per_epoch INTEGER,
     error TEXT,
     updated REAL NOT NULL
 );
@@ -51,12 +56,55 @@ CREATE TABLE IF NOT EXISTS lrs (
     lr REAL NOT NULL,
     PRIMARY KEY (run, step)
 );
+CREATE TABLE IF NOT EXISTS experiments (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    lr REAL NOT NULL,
+    lr_source TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    experiment TEXT NOT NULL REFERENCES experiments(id),
+    schedule TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    run TEXT NOT NULL REFERENCES runs(id),
+    PRIMARY KEY (experiment, schedule, seed)
+);
+CREATE TABLE IF NOT EXISTS lr_finds (
+    key TEXT PRIMARY KEY,
+    result TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     run TEXT PRIMARY KEY REFERENCES runs(id),
     epoch INTEGER NOT NULL,
     data BLOB NOT NULL
 );
 """
+
+
+TABLES = {"experiments", "members", "runs", "epochs", "lrs", "lr_finds", "checkpoints"}
+TIMEOUT = 30.0
+"""Seconds to wait for another writer (a worker process) before giving up."""
+
+
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL; the first switch needs the database to itself, so retry a while."""
+    deadline = time.monotonic() + TIMEOUT
+    while not _try_wal(db, last=time.monotonic() > deadline):
+        time.sleep(0.05)
+
+
+def _try_wal(db: sqlite3.Connection, *, last: bool) -> bool:
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) or last:
+            raise
+        return False
+    return True
 
 
 class StoreError(Exception):
@@ -74,10 +122,12 @@ class Store:
         try:
             if create:
                 self.directory.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
+            _wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+            tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+            if not tables >= TABLES:
+                self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
         except (sqlite3.Error, OSError) as error:
             raise StoreError(f"cannot use the store {str(self.path)!r}: {error}") from None
 
@@ -173,12 +223,13 @@ class Store:
             )
             db.execute(
                 "UPDATE runs SET status = ?, diverged_at = ?, test_accuracy = ?, seconds = ?, "
-                "updated = ? WHERE id = ?",
+                "steps_per_epoch = ?, updated = ? WHERE id = ?",
                 (
                     result.status,
                     result.diverged_at,
                     result.test_accuracy,
                     seconds,
+                    result.steps_per_epoch,
                     time.time(),
                     run,
                 ),
@@ -186,12 +237,85 @@ class Store:
             db.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
 
     def fail(self, run: str, message: str) -> None:
-        """Mark a run failed (an error in the run itself, not divergence)."""
+        """Mark a run failed (an error in the run itself, not divergence), saying why."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE runs SET status = 'failed', updated = ? WHERE id = ?", (time.time(), run)
+                "UPDATE runs SET status = 'failed', error = ?, updated = ? WHERE id = ?",
+                (message, time.time(), run),
             )
-        del message
+
+    # --- experiments --------------------------------------------------------------------
+
+    def add_experiment(
+        self,
+        experiment: Experiment,
+        *,
+        lr: float,
+        lr_source: str,
+        versions: dict[str, str],
+    ) -> None:
+        """Record the experiment and register all its runs (``pending`` if new)."""
+        now = time.time()
+        runs = experiment.runs(lr=lr)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO "
+                "UPDATE SET lr = excluded.lr, lr_source = excluded.lr_source, "
+                "versions = excluded.versions, updated = excluded.updated",
+                (
+                    experiment.id,
+                    experiment.name,
+                    json.dumps(experiment.to_dict()),
+                    lr,
+                    lr_source,
+                    json.dumps(versions),
+                    now,
+                    now,
+                ),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO runs (id, config, status, updated) VALUES (?, ?, ?, ?)",
+                [(c.run_id, json.dumps(c.to_dict()), "pending", now) for _, _, c in runs],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?)",
+                [(experiment.id, e.name, seed, c.run_id) for e, seed, c in runs],
+            )
+
+    def experiments(self) -> list[dict[str, Any]]:
+        """Every experiment, the most recently run first."""
+        rows = self.db.execute(
+            "SELECT id, name, config, lr, lr_source, versions, created, updated "
+            "FROM experiments ORDER BY updated DESC, rowid DESC"
+        ).fetchall()
+        keys = ("id", "name", "config", "lr", "lr_source", "versions", "created", "updated")
+        out = [dict(zip(keys, row, strict=True)) for row in rows]
+        for item in out:
+            item["config"] = json.loads(item["config"])
+            item["versions"] = json.loads(item["versions"])
+        return out
+
+    def members(self, experiment: str) -> list[tuple[str, int, str]]:
+        """The experiment's (schedule, seed, run id), in the order they were added."""
+        rows = self.db.execute(
+            "SELECT schedule, seed, run FROM members WHERE experiment = ? ORDER BY rowid",
+            (experiment,),
+        ).fetchall()
+        return [(str(a), int(b), str(c)) for a, b, c in rows]
+
+    def epochs_done(self) -> int:
+        """Epoch rows in the whole store (progress)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0])
+
+    def lr_find(self, key: str) -> dict[str, Any] | None:
+        """A stored range-test result, if any."""
+        row = self.db.execute("SELECT result FROM lr_finds WHERE key = ?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def save_lr_find(self, key: str, result: dict[str, Any]) -> None:
+        """Keep a range-test result for the next run of the same experiment."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO lr_finds VALUES (?, ?)", (key, json.dumps(result)))
 
     # --- reading ------------------------------------------------------------------------
 
@@ -199,7 +323,7 @@ class Store:
         """Every run with its config, status and epoch count, oldest first."""
         rows = self.db.execute(
             "SELECT r.id, r.config, r.status, r.diverged_at, r.test_accuracy, r.seconds, "
-            "(SELECT COUNT(*) FROM epochs e WHERE e.run = r.id) "
+            "(SELECT COUNT(*) FROM epochs e WHERE e.run = r.id), r.error, r.steps_per_epoch "
             "FROM runs r ORDER BY r.rowid"
         ).fetchall()
         return [
@@ -211,6 +335,8 @@ class Store:
                 "test_accuracy": row[4],
                 "seconds": row[5],
                 "epochs_done": row[6],
+                "error": row[7],
+                "steps_per_epoch": row[8],
             }
             for row in rows
         ]

@@ -58,6 +58,8 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     seed: int = 0
+    threads: int = 1
+    """torch CPU threads while training: results are bit-identical only per thread count."""
 
     def __post_init__(self) -> None:
         name = "config"
@@ -69,6 +71,7 @@ class TrainConfig:
         check_int(name, "epochs", self.epochs, maximum=100_000)
         check_int(name, "batch_size", self.batch_size, maximum=1_000_000)
         check_int(name, "seed", self.seed, minimum=0, maximum=2**31 - 1)
+        check_int(name, "threads", self.threads, maximum=1024)
         if not isinstance(self.schedule, str) or not self.schedule.strip():
             raise ValueError(f"config: schedule must be a spec string, got {self.schedule!r}")
 
@@ -105,6 +108,13 @@ class RunResult:
     status: Literal["finished", "diverged"] = "finished"
     diverged_at: int | None = None
     test_accuracy: float | None = None
+    steps_per_epoch: int = 0
+    """Optimizer steps (batches) per epoch; lr sample steps count these."""
+
+
+def batches_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimizer steps per epoch (the last batch may be short)."""
+    return math.ceil(n_train / batch_size)
 
 
 def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
@@ -152,14 +162,31 @@ Checkpoint = dict[str, Any]
 EpochCallback = Callable[[EpochMetrics, Checkpoint], None]
 
 
-def train(  # noqa: PLR0915 - one loop, read top to bottom
+def train(
     config: TrainConfig,
     *,
     data: Dataset | None = None,
     resume: Checkpoint | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> RunResult:
-    """Train ``config``; ``on_epoch(metrics, checkpoint)`` after each epoch; ``resume`` from one."""
+    """Train ``config``; ``on_epoch(metrics, checkpoint)`` after each epoch; ``resume`` from one.
+
+    torch runs with ``config.threads`` CPU threads meanwhile (restored afterwards).
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _train(config, data, resume, on_epoch)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(  # noqa: PLR0915 - one loop, read top to bottom
+    config: TrainConfig,
+    data: Dataset | None,
+    resume: Checkpoint | None,
+    on_epoch: EpochCallback | None,
+) -> RunResult:
     data = data if data is not None else load(config.dataset, seed=config.seed)
     torch.manual_seed(config.seed)
     model = build(
@@ -172,10 +199,10 @@ def train(  # noqa: PLR0915 - one loop, read top to bottom
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
     n = len(y_train)
-    batches = math.ceil(n / config.batch_size)
+    batches = batches_per_epoch(n, config.batch_size)
     scheduler = ScheduleLR(optimizer, schedule_for(config, batches))
     shuffle = torch.Generator().manual_seed(config.seed)
-    result = RunResult(config=config)
+    result = RunResult(config=config, steps_per_epoch=batches)
     first_epoch = 0
     if resume is not None:
         model.load_state_dict(resume["model"])

@@ -1,0 +1,163 @@
+"""The lab's subcommands (compare, runs, report); they import torch, the others never do."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from lrlab.cli import UsageError
+from lrlab.lab.experiment import Experiment, ScheduleEntry, entries_from
+from lrlab.lab.store import Store, StoreError
+
+_FLAGS = {
+    "name": "name",
+    "dataset": "dataset",
+    "model": "model",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "momentum": "momentum",
+    "weight_decay": "weight_decay",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch a lab subcommand."""
+    try:
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "runs":
+            return cmd_runs(args)
+        return cmd_report(args)
+    except StoreError as error:
+        raise UsageError(str(error)) from None
+
+
+def experiment_from(args: argparse.Namespace) -> Experiment:
+    """The experiment of a ``compare`` command line: the --config file, then the flags."""
+    data: dict[str, Any] = {}
+    try:
+        if args.config is not None:
+            data = Experiment.from_toml(args.config).to_dict()
+        for flag, key in _FLAGS.items():
+            value = getattr(args, flag)
+            if value is not None:
+                data[key] = value
+        if args.seeds is not None:
+            data["seeds"] = list(range(args.seeds))
+        if args.schedule:
+            entries = entries_from(args.schedule, per=args.per)
+            data["schedules"] = [vars_of(e) for e in entries]
+        elif args.config is None or "schedules" not in data:
+            data.pop("schedules", None)
+        return Experiment.from_mapping(data, source=args.config or "compare")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def vars_of(entry: ScheduleEntry) -> dict[str, str]:
+    """A schedule entry as a TOML-style table."""
+    return {"name": entry.name, "spec": entry.spec, "per": entry.per}
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run the experiment, print the ranking and the report's path."""
+    from lrlab.lab.compare import check, compare
+    from lrlab.lab.report import ranking_text
+    from lrlab.lab.runner import InProcess, ProcessPool
+
+    experiment = experiment_from(args)
+    try:
+        check(experiment)
+    except (ValueError, TypeError, OSError) as error:
+        raise UsageError(str(error)) from None
+    if experiment.lr == "auto":
+        raise UsageError("compare: --lr auto is not available yet; give a number")
+    executor = ProcessPool(args.jobs) if args.jobs > 1 else InProcess()
+    with _progress(quiet=args.quiet) as progress:
+        done = compare(experiment, args.out, executor=executor, progress=progress)
+    print(ranking_text(done.summary))
+    print(f"\nreport: {done.report}")
+    for failure in done.failed:
+        print(f"{failure['id']}: {failure['error']}", file=sys.stderr)
+    return 1 if done.failed else 0
+
+
+@contextmanager
+def _progress(*, quiet: bool) -> Iterator[Any]:
+    """A rich progress display on a terminal (stderr); nothing otherwise."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bars = Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(kind: str, done: int, total: int) -> None:
+        if kind not in tasks:
+            tasks[kind] = bars.add_task(kind, total=total)
+        bars.update(tasks[kind], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Every run in the store: schedule, seed, status, epochs and accuracy."""
+    store = Store(args.directory, create=False)
+    try:
+        names: dict[str, tuple[str, int]] = {}
+        for experiment in reversed(store.experiments()):
+            for schedule, seed, run_id in store.members(experiment["id"]):
+                names[run_id] = (schedule, seed)
+        rows = [["id", "schedule", "seed", "status", "epochs", "val acc %", "time s"]]
+        for run in store.runs():
+            schedule, seed = names.get(
+                run["id"], (run["config"]["schedule"], run["config"]["seed"])
+            )
+            epochs = store.epochs(run["id"])
+            status = run["status"]
+            if status == "diverged":
+                status += f" at step {run['diverged_at']}"
+            rows.append(
+                [
+                    run["id"],
+                    schedule,
+                    str(seed),
+                    status,
+                    f"{run['epochs_done']}/{run['config']['epochs']}",
+                    f"{100 * epochs[-1].val_accuracy:.2f}" if epochs else "-",
+                    f"{run['seconds']:.1f}" if run["seconds"] is not None else "-",
+                ]
+            )
+    finally:
+        store.close()
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """(Re)write the HTML report from the store alone."""
+    from lrlab.lab.report import ranking_text, summarise, write_report
+
+    if not Path(args.directory).is_dir():
+        raise UsageError(f"no such directory: {args.directory!r}")
+    path = write_report(args.directory, args.experiment)
+    print(ranking_text(summarise(args.directory, args.experiment)))
+    print(f"\nreport: {path}")
+    return 0

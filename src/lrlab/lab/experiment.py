@@ -1,0 +1,302 @@
+"""Experiments: one model trained under several schedules and seeds, from TOML or flags.
+
+An `Experiment` is a frozen, validated value. It expands into one `TrainConfig` per
+(schedule, seed), seed-major, so that after the first seed every schedule has a run. Its
+schedules are spec templates: ``{lr}``, ``{epochs}``, ``{steps}`` and
+``{steps_per_epoch}`` are filled in per run (see `lrlab.lab.train`). Without schedules,
+`default_schedules` gives the tutorials' comparison, scaled to the epoch budget.
+
+A TOML file holds the same keys as the dataclass (``seeds`` may be a count or a list,
+``schedules`` a list of spec strings or of ``{name, spec, per}`` tables)::
+
+    name = "digits-sgd"
+    epochs = 20
+    seeds = 3
+    [[schedules]]
+    name = "cosine"
+    spec = "cosine(init={lr}, steps={steps})"
+    per = "batch"
+
+>>> from lrlab.lab.experiment import Experiment
+>>> e = Experiment(epochs=10, seeds=(0, 1))
+>>> len(e.schedules), len(e.configs())
+(10, 20)
+>>> e.schedules[1].name, e.schedules[1].spec
+('StepLR', 'StepLR(lr={lr}, step_size=3, gamma=0.1)')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
+    import tomli as tomllib
+
+from lrlab.lab.train import OPTIMIZERS, TrainConfig, schedule_for
+from lrlab.schedules._base import check_choice, check_int
+from lrlab.spec import SpecError
+
+PER = ("epoch", "batch")
+_NAME = re.compile(r"^\s*([^()=]+?)\s*=\s*(.+)$", re.DOTALL)
+_HEAD = re.compile(r"^\s*([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleEntry:
+    """One schedule of an experiment: a label, a spec template, and when it steps."""
+
+    name: str
+    spec: str
+    per: Literal["epoch", "batch"] = "epoch"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"schedules: name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.spec, str) or not self.spec.strip():
+            raise ValueError(f"schedules: spec must be a spec string, got {self.spec!r}")
+        check_choice("schedules", "per", self.per, PER)
+
+    @classmethod
+    def from_text(cls, text: str, *, per: str = "epoch") -> ScheduleEntry:
+        """``'SPEC'`` or ``'NAME=SPEC'`` (a name has no parentheses); per as given."""
+        named = _NAME.match(text)
+        if named is not None:
+            return cls(name=named.group(1), spec=named.group(2).strip(), per=per)  # type: ignore[arg-type]
+        head = _HEAD.match(text)
+        return cls(name=head.group(1) if head else text.strip(), spec=text.strip(), per=per)  # type: ignore[arg-type]
+
+
+def default_schedules(epochs: int) -> tuple[ScheduleEntry, ...]:
+    """The tutorials' comparison, each schedule scaled to ``epochs``.
+
+    Decays end near 1% of the initial lr at the budget's end; cyclic and one-cycle step
+    per batch (as torch recommends); ReduceLROnPlateau watches the validation loss.
+
+    >>> [e.name for e in default_schedules(30)][:4]
+    ['constant', 'StepLR', 'MultiStepLR', 'ExponentialLR']
+    """
+    epochs = check_int("default_schedules", "epochs", epochs)
+    third = max(1, epochs // 3)
+    gamma = round(0.01 ** (1 / epochs), 4)
+    restart = max(1, epochs // 15)
+    patience = max(1, epochs // 10)
+    warm = max(1, epochs // 10)
+    entries = [
+        ("constant", "constant(value={lr})", "epoch"),
+        ("StepLR", f"StepLR(lr={{lr}}, step_size={third}, gamma=0.1)", "epoch"),
+        (
+            "MultiStepLR",
+            f"MultiStepLR(lr={{lr}}, milestones=[{epochs // 2}, {3 * epochs // 4}], gamma=0.1)",
+            "epoch",
+        ),
+        ("ExponentialLR", f"ExponentialLR(lr={{lr}}, gamma={gamma})", "epoch"),
+        ("CosineAnnealingLR", "CosineAnnealingLR(lr={lr}, T_max={epochs})", "epoch"),
+        (
+            "CosineAnnealingWarmRestarts",
+            f"CosineAnnealingWarmRestarts(lr={{lr}}, T_0={restart}, T_mult=2)",
+            "epoch",
+        ),
+        (
+            "CyclicLR",
+            "CyclicLR(base_lr={lr}/10, max_lr={lr}, step_size_up=2*{steps_per_epoch})",
+            "batch",
+        ),
+        ("OneCycleLR", "OneCycleLR(max_lr={lr}, total_steps={steps})", "batch"),
+        (
+            "ReduceLROnPlateau",
+            f"ReduceLROnPlateau(lr={{lr}}, factor=0.1, patience={patience})",
+            "epoch",
+        ),
+        (
+            "warmup+cosine",
+            f"warmup(cosine(init={{lr}}, steps={{steps}}-{warm}*{{steps_per_epoch}}), "
+            f"steps={warm}*{{steps_per_epoch}})",
+            "batch",
+        ),
+    ]
+    return tuple(ScheduleEntry(name=n, spec=s, per=p) for n, s, p in entries)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """A comparison: the shared training settings, the seeds and the schedules."""
+
+    name: str = "compare"
+    dataset: str = "digits"
+    model: str = "mlp-bn"
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float | Literal["auto"] = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    epochs: int = 30
+    batch_size: int = 64
+    seeds: tuple[int, ...] = (0, 1, 2)
+    schedules: tuple[ScheduleEntry, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"experiment: name must be a non-empty string, got {self.name!r}")
+        check_choice("experiment", "optimizer", self.optimizer, OPTIMIZERS)
+        if self.lr != "auto" and (
+            isinstance(self.lr, bool)
+            or not isinstance(self.lr, (int, float))
+            or not 0 < self.lr <= 1e6
+        ):
+            raise ValueError(
+                f"experiment: lr must be a number in (0, 1e6] or 'auto', got {self.lr!r}"
+            )
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise ValueError(f"experiment: seeds must be a non-empty tuple, got {self.seeds!r}")
+        for seed in self.seeds:
+            check_int("experiment", "seeds", seed, minimum=0, maximum=2**31 - 1)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"experiment: seeds must be distinct, got {list(self.seeds)!r}")
+        if not self.schedules:
+            object.__setattr__(self, "schedules", default_schedules(self.epochs))
+        names = [entry.name for entry in self.schedules]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"experiment: schedule names must be distinct, got {twice!r} twice")
+        self.config(self.schedules[0], self.seeds[0], lr=0.1)  # the shared settings' checks
+
+    def config(self, entry: ScheduleEntry, seed: int, *, lr: float | None = None) -> TrainConfig:
+        """The run of ``entry`` with ``seed`` (``lr`` replaces ``'auto'``)."""
+        chosen = lr if lr is not None else self.lr
+        if chosen == "auto":
+            raise ValueError("experiment: lr is 'auto'; pass the found lr to config()")
+        return TrainConfig(
+            dataset=self.dataset,
+            model=self.model,
+            optimizer=self.optimizer,
+            lr=float(chosen),
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            schedule=entry.spec,
+            per=entry.per,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=seed,
+        )
+
+    def runs(self, *, lr: float | None = None) -> list[tuple[ScheduleEntry, int, TrainConfig]]:
+        """Every (schedule, seed, config), seed-major."""
+        return [(e, s, self.config(e, s, lr=lr)) for s in self.seeds for e in self.schedules]
+
+    def configs(self, *, lr: float | None = None) -> list[TrainConfig]:
+        """Every run's config, seed-major."""
+        return [config for _, _, config in self.runs(lr=lr)]
+
+    def check_schedules(self, steps_per_epoch: int) -> None:
+        """Parse every schedule as its runs will (placeholders filled): errors name it."""
+        for entry in self.schedules:
+            _check_schedule(self.config(entry, self.seeds[0], lr=0.1), entry, steps_per_epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON- and TOML-safe; `from_mapping` reads it back."""
+        out = dataclasses.asdict(self)
+        out["seeds"] = list(self.seeds)
+        out["schedules"] = [dataclasses.asdict(e) for e in self.schedules]
+        return out
+
+    @property
+    def id(self) -> str:
+        """A stable id: the first 16 hex digits of the SHA-256 of the experiment's JSON."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "config") -> Experiment:
+        """Build from a TOML-like mapping; an unknown key or bad value names itself."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+                raise ValueError(f"{source}: unknown key {key!r}{hint}")
+            values[key] = value
+        if "seeds" in values:
+            values["seeds"] = _seeds(values["seeds"], source)
+        if "schedules" in values:
+            values["schedules"] = _entries(values["schedules"], source)
+        for key in ("lr", "momentum", "weight_decay"):
+            if isinstance(values.get(key), int) and not isinstance(values[key], bool):
+                values[key] = float(values[key])
+        return cls(**values)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Experiment:
+        """Read a TOML file (see the module docs); errors name the file and the key."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ValueError(f"config: cannot read {str(path)!r}: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"config: {str(path)!r} is not valid TOML: {error}") from None
+        return cls.from_mapping(data, source=str(path))
+
+
+def _check_schedule(config: TrainConfig, entry: ScheduleEntry, steps_per_epoch: int) -> None:
+    try:
+        schedule_for(config, steps_per_epoch)
+    except (SpecError, ValueError) as error:
+        raise ValueError(f"schedule {entry.name!r} ({entry.spec}): {error}") from None
+
+
+def _seeds(value: object, source: str) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return tuple(range(check_int(source, "seeds", value, maximum=1000)))
+    if isinstance(value, list):
+        return tuple(value)
+    raise ValueError(f"{source}: seeds must be a count or a list of ints, got {value!r}")
+
+
+def _entries(value: object, source: str) -> tuple[ScheduleEntry, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{source}: schedules must be a non-empty list, got {value!r}")
+    entries = []
+    for item in value:
+        if isinstance(item, str):
+            entries.append(ScheduleEntry.from_text(item))
+        elif isinstance(item, dict):
+            unknown = sorted(set(item) - {"name", "spec", "per"})
+            if unknown:
+                raise ValueError(
+                    f"{source}: unknown key {unknown[0]!r} in a schedule; use name, spec, per"
+                )
+            if "spec" not in item:
+                raise ValueError(f"{source}: a schedule needs a spec, got {item!r}")
+            text = item["spec"]
+            name = item.get("name") or ScheduleEntry.from_text(str(text)).name
+            entries.append(ScheduleEntry(name=name, spec=text, per=item.get("per", "epoch")))
+        else:
+            raise ValueError(f"{source}: a schedule is a spec or a table, got {item!r}")
+    return tuple(entries)
+
+
+def entries_from(texts: Sequence[str], *, per: str = "epoch") -> tuple[ScheduleEntry, ...]:
+    """Entries from ``[NAME=]SPEC`` texts; unnamed ones get their head name, numbered
+    ``name#2``, ``name#3`` when it repeats. Explicit names are kept as given."""
+    entries = []
+    seen: dict[str, int] = {}
+    for text in texts:
+        entry = ScheduleEntry.from_text(text, per=per)
+        if _NAME.match(text) is None:
+            count = seen.get(entry.name, 0) + 1
+            seen[entry.name] = count
+            if count > 1:
+                entry = dataclasses.replace(entry, name=f"{entry.name}#{count}")
+        entries.append(entry)
+    return tuple(entries)

@@ -1,0 +1,329 @@
+"""Experiments, `lrlab compare/runs/report`, the ranking's statistics and the HTML report."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.stats import ttest_rel
+
+from lrlab.cli import main
+from lrlab.lab.experiment import Experiment, ScheduleEntry, default_schedules
+from lrlab.lab.report import paired_p_value, summarise
+from lrlab.lab.store import FILENAME, Store
+from lrlab.lab.train import train
+
+SMALL = ["--epochs", "2", "--batch-size", "128", "--seeds", "2", "--quiet"]
+TWO = ["--schedule", "constant(value={lr})", "--schedule", "cos=cosine(init={lr}, steps={steps})"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+def test_the_default_set_is_the_tutorials_ten_scaled_to_the_budget() -> None:
+    names = [e.name for e in default_schedules(30)]
+    assert names == [
+        "constant",
+        "StepLR",
+        "MultiStepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "CosineAnnealingWarmRestarts",
+        "CyclicLR",
+        "OneCycleLR",
+        "ReduceLROnPlateau",
+        "warmup+cosine",
+    ]
+    experiment = Experiment(epochs=30)
+    experiment.check_schedules(steps_per_epoch=20)
+    assert [e.per for e in experiment.schedules].count("batch") == 3
+    for epochs in (2, 3, 7, 100):
+        Experiment(epochs=epochs).check_schedules(steps_per_epoch=5)
+
+
+def test_configs_are_seed_major_and_ids_are_stable() -> None:
+    e = Experiment(epochs=3, seeds=(4, 7))
+    configs = e.configs()
+    assert [c.seed for c in configs] == [4] * 10 + [7] * 10
+    assert len({c.run_id for c in configs}) == 20
+    assert Experiment.from_mapping(e.to_dict()) == e
+    assert Experiment.from_mapping(e.to_dict()).id == e.id
+    assert Experiment(epochs=4).id != e.id
+
+
+def test_toml_round_trip_and_forms(tmp_path: Path) -> None:
+    path = tmp_path / "e.toml"
+    path.write_text(
+        'name = "mine"\nlr = 1\nseeds = 2\nschedules = ["constant(value={lr})", '
+        '"late=step(init={lr}, period=2)"]\n'
+        "[[schedules_]]\n".replace("[[schedules_]]\n", "")
+    )
+    e = Experiment.from_toml(path)
+    assert (e.name, e.lr, e.seeds) == ("mine", 1.0, (0, 1))
+    assert [(s.name, s.spec) for s in e.schedules] == [
+        ("constant", "constant(value={lr})"),
+        ("late", "step(init={lr}, period=2)"),
+    ]
+    path.write_text(
+        'seeds = [3, 5]\n[[schedules]]\nspec = "cosine(init={lr}, steps={steps})"\nper = "batch"\n'
+    )
+    e = Experiment.from_toml(path)
+    assert e.seeds == (3, 5)
+    assert e.schedules == (
+        ScheduleEntry(name="cosine", spec="cosine(init={lr}, steps={steps})", per="batch"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("epoch = 3", "unknown key 'epoch'; did you mean 'epochs'?"),
+        ("lr = -1.0", "lr must be a number in (0, 1e6] or 'auto', got -1.0"),
+        ("optimizer = 'rmsprop'", "optimizer must be one of"),
+        ("seeds = [1, 1]", "seeds must be distinct"),
+        ("epochs = 0", "epochs must be"),
+        ("schedules = [{spec = 'constant(value={lr})', every = 2}]", "unknown key 'every'"),
+        ("schedules = [{spec = 'constant(value={lr})', per = 'step'}]", "per must be one of"),
+        ("lr = ", "is not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key_and_value(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Experiment.from_toml(path)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--schedule", "cosine(init={lr}, step={steps})"],
+            "cosine has no parameter 'step'; did you mean 'steps'?",
+        ),
+        (["--schedule", "constant(value={rate})"], "unknown placeholder 'rate'"),
+        (["--dataset", "nowhere.npz"], "nowhere.npz"),
+        (["--model", "resnet"], "unknown model 'resnet'"),
+        (["--lr", "fast"], "expected a number or 'auto', got 'fast'"),
+        (
+            ["--schedule", "a=constant(value={lr})", "--schedule", "a=step(init={lr}, period=2)"],
+            "schedule names must be distinct",
+        ),
+    ],
+)
+def test_bad_compare_input_exits_2_before_training(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "compare", *SMALL, *argv, "--out", str(out))
+    assert code == 2
+    assert stdout == ""
+    assert err.count("\n") == 1
+    assert message in err
+    assert not out.exists()
+
+
+def test_bad_config_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "e.toml"
+    path.write_text("epochs = 2\nbatchsize = 64\n")
+    code, _, err = run(capsys, "compare", "--config", str(path), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert err == f"lrlab: error: {path}: unknown key 'batchsize'; did you mean 'batch_size'?\n"
+
+
+def test_compare_runs_ranks_reports_then_reuses_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = str(tmp_path / "out")
+    code, stdout, err = run(capsys, "compare", *SMALL, *TWO, "--out", out)
+    assert (code, err) == (0, "")
+    assert stdout.splitlines()[0].split()[:3] == ["#", "schedule", "final"]
+    assert "ranks first" in stdout
+    assert stdout.rstrip().endswith(f"report: {Path(out) / 'report.html'}")
+    store = Store(out, create=False)
+    runs = store.runs()
+    assert [r["status"] for r in runs] == ["finished"] * 4
+    rows = store.db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
+    assert rows == 8
+    # the stored numbers are the trainer's numbers
+    experiment = Experiment.from_mapping(store.experiments()[0]["config"])
+    config = experiment.configs(lr=0.1)[3]
+    assert [e.val_loss for e in store.epochs(config.run_id)] == [
+        e.val_loss for e in train(config).epochs
+    ]
+    store.close()
+
+    code, again, _ = run(capsys, "compare", *SMALL, *TWO, "--out", out)
+    assert code == 0
+    assert again == stdout  # nothing re-trained: the same table from the same rows
+    assert Store(out).db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] == 8
+
+    code, listing, _ = run(capsys, "runs", out)
+    assert code == 0
+    lines = listing.splitlines()
+    assert lines[0].split() == [
+        "id",
+        "schedule",
+        "seed",
+        "status",
+        "epochs",
+        "val",
+        "acc",
+        "%",
+        "time",
+        "s",
+    ]
+    assert sorted(line.split()[1] for line in lines[1:]) == ["constant", "constant", "cos", "cos"]
+    assert all("finished" in line and "2/2" in line for line in lines[1:])
+
+    (Path(out) / "report.html").unlink()
+    code, text, _ = run(capsys, "report", out)
+    assert code == 0
+    assert text == stdout
+    assert (Path(out) / "report.html").exists()
+
+
+def test_report_and_runs_need_a_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for command in ("runs", "report"):
+        code, _, err = run(capsys, command, str(tmp_path))
+        assert code == 2
+        assert err == f"lrlab: error: no lrlab store in {str(tmp_path)!r} (no {FILENAME})\n"
+
+
+def test_a_diverging_schedule_is_reported_and_the_others_complete(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = str(tmp_path / "out")
+    code, _, _ = run(
+        capsys,
+        "compare",
+        *SMALL,
+        *TWO,
+        "--model",
+        "mlp",
+        "--schedule",
+        "boom=constant(value=50)",
+        "--out",
+        out,
+    )
+    assert code == 0
+    summary = summarise(out)
+    verdicts = {row.schedule: row.verdict for row in summary.rows}
+    assert verdicts["boom"] == "diverged (2/2 seeds)"
+    assert summary.rows[-1].schedule == "boom"
+    assert summary.rows[0].complete
+    assert "diverged at step" in run(capsys, "runs", out)[1]
+
+
+def test_the_report_is_self_contained(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run(capsys, "compare", *SMALL, *TWO, "--out", str(out))[0] == 0
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<svg") == 2
+    assert "<script" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    for needle in ("constant", "cos", "paired t-test", "torch 2.13.0", "scikit-learn"):
+        assert needle in page
+    for name in ("lr.svg", "curves.svg"):
+        assert (out / name).read_text().startswith("<svg")
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 1), st.floats(0, 1)),
+        min_size=2,
+        max_size=8,
+    )
+)
+def test_paired_p_value_is_scipys_paired_t_test(pairs: list[tuple[float, float]]) -> None:
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    diff = np.subtract(a, b)
+    got = paired_p_value(a, b)
+    if not diff.any():
+        assert got == 1.0
+    elif got is None:  # the same gap on every pair, up to rounding
+        assert np.std(diff) <= 1e-9 * np.abs(diff).max()
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # scipy: nearly identical data
+            expected = float(ttest_rel(a, b).pvalue)
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_paired_p_value_edges() -> None:
+    assert paired_p_value([0.5], [0.4]) is None
+    assert paired_p_value([0.5, 0.6], [0.4, 0.5]) is None  # the same gap twice
+    assert paired_p_value([0.5, 0.6], [0.5, 0.6]) == 1.0
+
+
+# --- interruption --------------------------------------------------------------------------
+
+COMPARE = [
+    "compare",
+    "--epochs",
+    "12",
+    "--batch-size",
+    "128",
+    "--seeds",
+    "1",
+    "--quiet",
+    *TWO,
+]
+
+
+@pytest.mark.slow
+def test_sigkill_compare_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    out = str(tmp_path / "runs")
+    command = [sys.executable, "-m", "lrlab", *COMPARE, "--out", out]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    db_path = Path(out) / FILENAME
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until a few epochs are committed, then kill
+        if db_path.exists():
+            with sqlite3.connect(db_path, timeout=5) as db:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+                if (
+                    "epochs" in tables
+                    and db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] >= 5
+                ):
+                    break
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    store = Store(out)
+    partial = store.db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
+    assert 5 <= partial < 24
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    runs = store.runs()
+    assert [r["status"] for r in runs] == ["finished", "finished"]
+    assert [r["epochs_done"] for r in runs] == [12, 12]
+    experiment = Experiment.from_mapping(store.experiments()[0]["config"])
+    for config in experiment.configs():
+        got = store.epochs(config.run_id)
+        assert [e.epoch for e in got] == list(range(12))
+        assert [e.val_loss for e in got] == [e.val_loss for e in train(config).epochs]
