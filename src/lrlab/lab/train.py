@@ -146,7 +146,8 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple
     return loss, accuracy
 
 
-def _optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def optimizer_for(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The config's optimizer (SGD with momentum, Adam or AdamW) over ``model``."""
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             model.parameters(),
@@ -195,7 +196,7 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
         n_classes=data.n_classes,
         image_shape=data.image_shape,
     )
-    optimizer = _optimizer(config, model)
+    optimizer = optimizer_for(config, model)
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
     n = len(y_train)

@@ -1,0 +1,154 @@
+"""The lab's cost against a bare hand-written torch loop doing the same training.
+
+1. Trainer overhead: ``lrlab.lab.train`` of one config against a bare loop on the same
+   model, data, batches and schedule (learning rates precomputed, set by hand each step:
+   the cheapest loop there is). Per-epoch time, best of ``--repeats``; target <= 1.10.
+2. The default comparison end to end (``lrlab compare``'s code: checks, store,
+   per-epoch checkpoints, report) against the bare loop running the same runs one after
+   another; target <= 1.25. The bare loop's numbers are checked equal to the lab's.
+3. The same comparison with ``--jobs 2`` against ``--jobs 1`` (fresh stores).
+
+Run: ``.venv/bin/python benchmarks/bench_lab.py [--model cnn] [--epochs 20] [--seeds 5]``;
+``--model mlp-bn --epochs 30 --seeds 3`` is the tutorials' setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from lrlab.lab.compare import compare
+from lrlab.lab.data import Dataset, load
+from lrlab.lab.experiment import Experiment
+from lrlab.lab.models import build
+from lrlab.lab.runner import InProcess, ProcessPool
+from lrlab.lab.train import TrainConfig, schedule_for, train
+
+
+def bare(config: TrainConfig, data: Dataset) -> list[float]:
+    """The hand-written loop: same seeds and batches; returns each epoch's val loss."""
+    torch.manual_seed(config.seed)
+    model = build(
+        config.model,
+        n_features=data.n_features,
+        n_classes=data.n_classes,
+        image_shape=data.image_shape,
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    xv, yv = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+    batches = math.ceil(len(y) / config.batch_size)
+    schedule = schedule_for(config, batches)
+    plateau = None
+    if schedule.metric_driven:
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            factor=schedule.factor,
+            patience=schedule.patience,  # type: ignore[attr-defined]
+        )
+    else:
+        per = batches if config.per == "batch" else 1
+        rates = schedule.values(config.epochs * per).tolist()
+    shuffle = torch.Generator().manual_seed(config.seed)
+    losses = []
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(y), generator=shuffle)
+        total = 0.0
+        for b in range(batches):
+            if plateau is None:
+                lr = rates[epoch * batches + b if config.per == "batch" else epoch]
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+            index = order[b * config.batch_size : (b + 1) * config.batch_size]
+            loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        model.eval()
+        with torch.no_grad():
+            val = torch.nn.functional.cross_entropy(model(xv), yv).item()
+        if plateau is not None:
+            plateau.step(val)
+        losses.append(val)
+    return losses
+
+
+def best(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="cnn", help="cnn (the default experiment) or mlp-bn")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-jobs", action="store_true", help="skip --jobs 2 vs 1")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # the lab trains on TrainConfig.threads = 1
+
+    experiment = Experiment(model=args.model, epochs=args.epochs, seeds=tuple(range(args.seeds)))
+    runs = experiment.configs()
+    data = {seed: load("digits", seed=seed) for seed in experiment.seeds}
+
+    # 1. trainer overhead on one config (cosine per batch)
+    config = next(c for c in runs if c.per == "batch")
+    lab = best(lambda: train(config, data=data[config.seed]), args.repeats)
+    hand = best(lambda: bare(config, data[config.seed]), args.repeats)
+    same = bare(config, data[config.seed]) == [
+        e.val_loss for e in train(config, data=data[config.seed]).epochs
+    ]
+    print(f"trainer: {config.schedule} per {config.per}, {config.epochs} epochs")
+    print(
+        f"  lab {1000 * lab / config.epochs:.2f} ms/epoch, bare {1000 * hand / config.epochs:.2f}"
+    )
+    print(f"  ratio lab/bare {lab / hand:.3f} (target <= 1.10); same numbers: {same}")
+
+    # 2. the default comparison end to end vs the bare loop over the same runs
+    start = time.perf_counter()
+    for c in runs:
+        bare(c, data[c.seed])
+    bare_all = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        done = compare(experiment, out, executor=InProcess())
+        serial = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as again:
+            if not args.skip_jobs:
+                start = time.perf_counter()
+                compare(experiment, again, executor=ProcessPool(2))
+                pooled = time.perf_counter() - start
+        start = time.perf_counter()
+        compare(experiment, out, executor=InProcess())
+        rerun = time.perf_counter() - start
+    diverged = sum(o["status"] == "diverged" for o in done.outcomes)
+    n = len(runs)
+    print(
+        f"\ndefault comparison: {len(experiment.schedules)} schedules x {args.seeds} seeds "
+        f"x {args.epochs} epochs = {n} runs ({diverged} diverged)"
+    )
+    print(f"  bare sequential loop {bare_all:.2f} s")
+    print(f"  lab compare --jobs 1 {serial:.2f} s (store, checkpoints, report)")
+    print(f"  ratio lab/bare {serial / bare_all:.3f} (target <= 1.25)")
+    if not args.skip_jobs:
+        print(f"  lab compare --jobs 2 {pooled:.2f} s: {serial / pooled:.2f}x faster than --jobs 1")
+    print(f"  second run (all stored): {rerun:.2f} s")
+    leader = done.summary.leader
+    if leader is not None:
+        print(f"  leader: {leader.schedule} {100 * float(np.mean(leader.final_acc)):.2f}%")
+
+
+if __name__ == "__main__":
+    main()
