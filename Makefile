@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --constraint constraints.txt
 
-.PHONY: setup test lint format demo bench clean
+.PHONY: setup test lint format demo schedules-demo bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,13 +26,20 @@ format: setup
 test: lint
 	$(BIN)/pytest
 
+# The main job: train the default experiment (10 schedules x 5 seeds, CNN on digits) into
+# runs/demo, rank it and write runs/demo/report.html. A second run reuses the store.
 demo: setup
+	$(BIN)/lrlab compare --out runs/demo --jobs 2
+
+schedules-demo: setup
 	$(BIN)/python examples/tutorial_schedules.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_schedules.py
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_torch.py
+	$(BIN)/python benchmarks/bench_find_lr.py
+	$(BIN)/python benchmarks/bench_lab.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

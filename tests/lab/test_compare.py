@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -327,3 +328,70 @@ def test_sigkill_compare_then_rerun_loses_and_repeats_nothing(tmp_path: Path) ->
         got = store.epochs(config.run_id)
         assert [e.epoch for e in got] == list(range(12))
         assert [e.val_loss for e in got] == [e.val_loss for e in train(config).epochs]
+
+
+# --- find-lr and --lr auto -----------------------------------------------------------------
+
+
+def test_find_lr_cli_json_is_the_api_result(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from lrlab.lab.find_lr import find_lr_for
+    from lrlab.lab.train import TrainConfig
+
+    plot = tmp_path / "lr.png"
+    code, out, err = run(capsys, "find-lr", "--steps", "40", "--json", "-o", str(plot))
+    assert (code, err) == (0, "")
+    expected = find_lr_for(TrainConfig(dataset="digits", model="mlp-bn"), steps=40).to_dict()
+    assert json.loads(out) == json.loads(json.dumps(expected))
+    assert plot.stat().st_size > 10_000
+
+    code, text, _ = run(capsys, "find-lr", "--steps", "40")
+    assert code == 0
+    assert f"suggested lr: {expected['suggestion']:.3g} (steepest)" in text
+    assert "note: the loader has 20 batches; cycled it for 40 steps" in text
+    assert text.count("\n") >= 5
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--start", "1", "--end", "0.1"], "find_lr: end must be greater than start"),
+        (["--steps", "5"], "find_lr: steps"),
+        (["--model", "nope"], "unknown model 'nope'"),
+        (["-o", "plot.txt"], "cannot tell the format of 'plot.txt'"),
+    ],
+)
+def test_find_lr_cli_bad_input_exits_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "find-lr", *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_compare_lr_auto_uses_and_records_the_range_test(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from lrlab.lab.find_lr import find_lr_for
+
+    out = str(tmp_path / "out")
+    argv = ["compare", *SMALL, *TWO, "--model", "mlp-bn", "--lr", "auto", "--out", out]
+    code, _, err = run(capsys, *argv)
+    assert code == 0
+    experiment = Experiment.from_mapping(Store(out).experiments()[0]["config"])
+    assert experiment.lr == "auto"
+    suggestion = find_lr_for(experiment.config(experiment.schedules[0], 0, lr=1.0)).suggestion
+    assert suggestion is not None
+    assert err.startswith(f"lr {suggestion:.4g}: auto: steepest descent of a range test")
+    summary = summarise(out)
+    assert summary.lr == suggestion
+    assert summary.lr_source.startswith("auto: steepest")
+    assert {c.lr for c in experiment.configs(lr=suggestion)} == {suggestion}
+    assert all(r["config"]["lr"] == suggestion for r in Store(out).runs())
+    assert f"{suggestion:g} (auto: steepest" in (Path(out) / "report.html").read_text()
+    # the second run reuses the stored range test and every finished run
+    assert run(capsys, *argv)[0] == 0
+    assert len(Store(out).runs()) == 4

@@ -1,4 +1,4 @@
-"""The ``lrlab`` command line: list, show, plot, values, compare, runs and report.
+"""The ``lrlab`` command line: list, show, plot, values, compare, find-lr, runs, report.
 
 Thin: it parses arguments, calls the library and maps failures to exit codes
 (0 ok, 1 the work failed, 2 bad usage or input: one line on stderr, no traceback).
@@ -140,6 +140,30 @@ def _lab_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     compare.add_argument("--out", required=True, help="output directory (store and report)")
     compare.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    find = commands.add_parser(
+        "find-lr",
+        help="LR range test: suggest an initial learning rate for a model and optimizer",
+        description="Raise the lr every step from --start to --end, watch the loss, and "
+        "suggest an lr by three methods (see docs/find-lr.md). Model, data and optimizer "
+        "are built as 'lrlab compare' builds them.",
+    )
+    find.add_argument("--dataset", default="digits", help="digits, synthetic, or a .npz/.csv")
+    find.add_argument("--model", default="mlp-bn", help="mlp-bn, mlp, cnn or module:factory")
+    find.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="sgd")
+    find.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    find.add_argument("--weight-decay", type=float, default=0.0)
+    find.add_argument("--batch-size", type=_positive_int, default=64)
+    find.add_argument("--seed", type=int, default=0)
+    find.add_argument("--start", type=float, default=1e-7, help="first lr (default 1e-7)")
+    find.add_argument("--end", type=float, default=10.0, help="last lr (default 10)")
+    find.add_argument("--steps", type=int, default=100, help="optimizer steps (default 100)")
+    find.add_argument("--mode", choices=("exp", "linear"), default="exp")
+    find.add_argument("--smooth", type=float, default=0.98, help="loss smoothing in [0, 1)")
+    find.add_argument("--diverge", type=float, default=4.0, help="stop at this x best loss")
+    find.add_argument("--accumulation", type=_positive_int, default=1, help="batches per step")
+    find.add_argument("-o", "--output", help="write the plot (.png, .svg or .pdf)")
+    find.add_argument("--json", action="store_true", help="print the result as JSON")
 
     runs = commands.add_parser("runs", help="list the runs in an output directory")
     runs.add_argument("directory", metavar="DIR")

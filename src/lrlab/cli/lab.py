@@ -1,4 +1,4 @@
-"""The lab's subcommands (compare, runs, report); they import torch, the others never do."""
+"""The lab's subcommands (compare, find-lr, runs, report); they import torch, others never."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
             return cmd_compare(args)
         if args.command == "runs":
             return cmd_runs(args)
+        if args.command == "find-lr":
+            return cmd_find_lr(args)
         return cmd_report(args)
     except StoreError as error:
         raise UsageError(str(error)) from None
@@ -76,11 +78,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         check(experiment)
     except (ValueError, TypeError, OSError) as error:
         raise UsageError(str(error)) from None
+    lr = None
     if experiment.lr == "auto":
-        raise UsageError("compare: --lr auto is not available yet; give a number")
+        from lrlab.lab.compare import auto_lr
+
+        try:
+            lr = auto_lr(experiment, args.out)
+        except ValueError as error:
+            print(f"lrlab: failed: {error}", file=sys.stderr)
+            return 1
+        print(f"lr {lr[0]:.4g}: {lr[1]}", file=sys.stderr)
     executor = ProcessPool(args.jobs) if args.jobs > 1 else InProcess()
     with _progress(quiet=args.quiet) as progress:
-        done = compare(experiment, args.out, executor=executor, progress=progress)
+        done = compare(experiment, args.out, executor=executor, progress=progress, lr=lr)
     print(ranking_text(done.summary))
     print(f"\nreport: {done.report}")
     for failure in done.failed:
@@ -160,4 +170,62 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.directory, args.experiment)
     print(ranking_text(summarise(args.directory, args.experiment)))
     print(f"\nreport: {path}")
+    return 0
+
+
+def cmd_find_lr(args: argparse.Namespace) -> int:
+    """Run the range test for a lab config; print the suggestions (or JSON), draw the plot."""
+    import json
+
+    from lrlab.lab.find_lr import find_lr_for
+    from lrlab.lab.train import TrainConfig
+
+    if args.output is not None and Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"cannot tell the format of {args.output!r}: use .png, .svg or .pdf")
+    try:
+        config = TrainConfig(
+            dataset=args.dataset,
+            model=args.model,
+            optimizer=args.optimizer,
+            momentum=args.momentum,
+            weight_decay=args.weight_decay,
+            batch_size=args.batch_size,
+            seed=args.seed,
+        )
+        result = find_lr_for(
+            config,
+            start=args.start,
+            end=args.end,
+            steps=args.steps,
+            mode=args.mode,
+            smooth=args.smooth,
+            diverge=args.diverge,
+            accumulation=args.accumulation,
+        )
+    except (ValueError, TypeError, OSError) as error:
+        raise UsageError(str(error)) from None
+    if args.output is not None:
+        try:
+            result.plot(path=args.output)
+        except OSError as error:
+            raise UsageError(f"cannot write {args.output!r}: {error.strerror or error}") from None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+        return 0
+    print(
+        f"range test: {config.model} on {config.dataset}, {config.optimizer}, "
+        f"{len(result.lrs)} steps from {args.start:g} ({args.mode}); {result.reason}"
+    )
+    for note in result.notes:
+        print(f"note: {note}")
+    width = max(len(name) for name in result.suggestions)
+    for name, suggestion in result.suggestions.items():
+        value = "-" if suggestion.lr is None else f"{suggestion.lr:.3g}"
+        print(f"  {name.ljust(width)}  {value.ljust(9)} {suggestion.reason}")
+    if result.suggestion is None:
+        print("no suggestion: see the reasons above")
+    else:
+        print(f"suggested lr: {result.suggestion:.3g} (steepest)")
+    if args.output is not None:
+        print(f"plot: {args.output}")
     return 0

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import platform
 import threading
 from collections.abc import Callable
@@ -85,13 +87,16 @@ def compare(
 ) -> Done:
     """Run ``experiment`` into ``directory`` (skipping finished runs) and write the report.
 
-    ``lr`` is ``(value, how it was chosen)`` when ``experiment.lr`` is ``'auto'``.
+    With ``experiment.lr == 'auto'`` the lr comes from `auto_lr` (or from ``lr``, given
+    as ``(value, how it was chosen)``).
     """
     check(experiment)
     if lr is None:
-        if experiment.lr == "auto":
-            raise ValueError("compare: experiment.lr is 'auto'; pass lr=(value, source)")
-        lr = (float(experiment.lr), "given")
+        lr = (
+            auto_lr(experiment, directory)
+            if experiment.lr == "auto"
+            else (float(experiment.lr), "given")
+        )
     value, source = lr
     configs = experiment.configs(lr=value)
     store = Store(directory)
@@ -115,6 +120,43 @@ def compare(
         progress("epochs", total_epochs, total_epochs)
     report = write_report(directory, experiment.id)
     return Done(summary=summarise(directory, experiment.id), report=report, outcomes=outcomes)
+
+
+def auto_lr(experiment: Experiment, directory: str | Path) -> tuple[float, str]:
+    """The range test's suggestion for the experiment's model and optimizer, and how.
+
+    Runs `find_lr_for` once (first seed, default sweep) and keeps the result in the
+    store, so a re-run uses the same lr. Raises ValueError when there is no suggestion.
+    """
+    from lrlab.lab.find_lr import find_lr_for
+
+    config = experiment.config(experiment.schedules[0], experiment.seeds[0], lr=1.0)
+    shared = {k: v for k, v in config.to_dict().items() if k not in ("lr", "schedule", "per")}
+    key = hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()[:16]
+    store = Store(directory)
+    try:
+        found = store.lr_find(key)
+        if found is None:
+            found = find_lr_for(config).to_dict()
+            store.save_lr_find(key, found)
+    finally:
+        store.close()
+    chosen = found["suggestion"]
+    if chosen is None:
+        why = found["suggestions"]["steepest"]["reason"]
+        raise ValueError(f"compare: --lr auto: the range test suggests no lr: {why}")
+    others = ", ".join(
+        f"{name} {item['lr']:.3g}"
+        for name, item in found["suggestions"].items()
+        if name != "steepest" and item["lr"] is not None
+    )
+    settings = found["settings"]
+    how = (
+        f"auto: steepest descent of a range test on seed {config.seed} "
+        f"({settings['start']:g} to {settings['end']:g}, {len(found['lrs'])} steps); "
+        f"also suggested: {others}"
+    )
+    return float(chosen), how
 
 
 class _EpochWatcher:

@@ -228,13 +228,14 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
                 result.lrs.append((step, float(optimizer.param_groups[0]["lr"])))
             index = order[b * config.batch_size : (b + 1) * config.batch_size]
             loss = torch.nn.functional.cross_entropy(model(x_train[index]), y_train[index])
-            if not torch.isfinite(loss):
+            value = loss.item()
+            if not math.isfinite(value):
                 result.status, result.diverged_at = "diverged", step
                 return result
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
-            losses.append(loss.item())
+            losses.append(value)
             if config.per == "batch" and b < batches - 1:
                 scheduler.step()
         val_loss, val_accuracy = _evaluate(model, x_val, y_val)
