@@ -395,3 +395,12 @@ def test_compare_lr_auto_uses_and_records_the_range_test(
     # the second run reuses the stored range test and every finished run
     assert run(capsys, *argv)[0] == 0
     assert len(Store(out).runs()) == 4
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "examples").glob("*.toml")))
+def test_example_experiments_are_valid(path: Path) -> None:
+    from lrlab.lab.compare import check
+
+    experiment = Experiment.from_toml(path)
+    check(experiment)
+    assert experiment.name == path.stem.replace("_", "-")
