@@ -307,8 +307,11 @@ def _colors(n: int) -> list[str]:
 
 
 def _svg(figure: Figure) -> str:
+    from matplotlib import rc_context
+
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    with rc_context({"svg.fonttype": "none"}):  # text stays text: smaller and 3x faster
+        figure.savefig(buffer, format="svg")
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -322,7 +325,8 @@ def lr_figure(summary: Summary) -> Figure:
     )
     columns = min(5, len(rows))
     lines = math.ceil(len(rows) / columns)
-    figure = Figure(figsize=(2.6 * columns, 1.9 * lines), layout="constrained")
+    figure = Figure(figsize=(2.6 * columns, 1.9 * lines))
+    figure.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.92, wspace=0.3, hspace=0.4)
     axes = figure.subplots(lines, columns, squeeze=False, sharex=True)
     for ax, row, color in zip(axes.flat, rows, _colors(len(rows)), strict=False):
         ax.plot(row.lr_epochs, row.lr_values, color=color, linewidth=1.2, drawstyle="steps-post")
@@ -343,7 +347,8 @@ def curves_figure(summary: Summary) -> Figure:
 
     order = [e.name for e in summary.experiment.schedules]
     rows = sorted(summary.rows, key=lambda r: order.index(r.schedule))
-    figure = Figure(figsize=(15, 4.2), layout="constrained")
+    figure = Figure(figsize=(15, 4.2))
+    figure.subplots_adjust(left=0.04, right=0.99, bottom=0.13, top=0.93, wspace=0.18)
     axes = figure.subplots(1, 3)
     panels = [
         ("train_loss", "train loss", True),

@@ -79,9 +79,10 @@ def run_one(task: Task) -> dict[str, Any]:
         if status in ("finished", "diverged"):
             return {"id": run, "status": status, "resumed_from": None, "skipped": True}
         resume = store.checkpoint(run)
-        if resume is None and store.epochs(run):
+        done = len(store.epochs(run))
+        if resume is None and done:
             store.restart(run)  # a missing or corrupt checkpoint: start this run over
-        resumed_from = len(resume["epochs"]) if resume is not None else None
+        resumed_from = done if resume is not None else None
 
         def commit(metrics: EpochMetrics, checkpoint: Checkpoint) -> None:
             store.save_epoch(run, metrics, checkpoint)

@@ -12,7 +12,6 @@ the last committed epoch: nothing lost, nothing repeated.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import time
@@ -21,10 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from lrlab.lab.experiment import Experiment
-from lrlab.lab.train import Checkpoint, EpochMetrics, RunResult, TrainConfig
+from lrlab.lab.train import Checkpoint, EpochMetrics, RunResult, TrainConfig, read_checkpoint
 
 FILENAME = "lrlab.sqlite"
 
@@ -167,8 +164,6 @@ class Store:
 
     def save_epoch(self, run: str, metrics: EpochMetrics, checkpoint: Checkpoint) -> None:
         """The epoch's row and the run's checkpoint, in one transaction."""
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -184,7 +179,7 @@ class Store:
             )
             db.execute(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
-                (run, metrics.epoch, buffer.getvalue()),
+                (run, metrics.epoch, checkpoint),
             )
             db.execute(
                 "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)
@@ -198,8 +193,9 @@ class Store:
         last = self.db.execute("SELECT MAX(epoch) FROM epochs WHERE run = ?", (run,)).fetchone()
         if row is None or last[0] is None or row[0] != last[0]:
             return None
+        data = bytes(row[1])
         try:
-            data: Checkpoint = torch.load(io.BytesIO(row[1]), weights_only=False)
+            read_checkpoint(data)
         except Exception:
             return None
         return data

@@ -18,9 +18,9 @@ scheduler and random state); passing that checkpoint back resumes the run exactl
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import time
@@ -159,7 +159,8 @@ def optimizer_for(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Op
     return kind(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
-Checkpoint = dict[str, Any]
+Checkpoint = bytes
+"""A run's state after an epoch, serialised (model, optimizer, scheduler, random state)."""
 EpochCallback = Callable[[EpochMetrics, Checkpoint], None]
 
 
@@ -206,13 +207,14 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
     result = RunResult(config=config, steps_per_epoch=batches)
     first_epoch = 0
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        scheduler.load_state_dict(resume["scheduler"])
-        shuffle.set_state(resume["shuffle"])
-        torch.set_rng_state(resume["torch_rng"])
-        result.epochs = [EpochMetrics(**e) for e in resume["epochs"]]
-        result.lrs = [(int(step), float(lr)) for step, lr in resume["lrs"]]
+        state = read_checkpoint(resume)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        shuffle.set_state(state["shuffle"])
+        torch.set_rng_state(state["torch_rng"])
+        result.epochs = [EpochMetrics(**e) for e in state["epochs"]]
+        result.lrs = [(int(step), float(lr)) for step, lr in state["lrs"].tolist()]
         first_epoch = len(result.epochs)
     total_steps = config.epochs * batches
     sample_every = max(1, total_steps // LR_SAMPLES)
@@ -270,12 +272,23 @@ def _checkpoint(
     shuffle: torch.Generator,
     result: RunResult,
 ) -> Checkpoint:
-    return {
-        "model": {k: v.clone() for k, v in model.state_dict().items()},
-        "optimizer": copy.deepcopy(optimizer.state_dict()),
-        "scheduler": scheduler.state_dict(),
-        "shuffle": shuffle.get_state(),
-        "torch_rng": torch.get_rng_state(),
-        "epochs": [dataclasses.asdict(e) for e in result.epochs],
-        "lrs": [list(pair) for pair in result.lrs],
-    }
+    buffer = io.BytesIO()
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "shuffle": shuffle.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epochs": [dataclasses.asdict(e) for e in result.epochs],
+            "lrs": torch.tensor(result.lrs, dtype=torch.float64).reshape(-1, 2),
+        },
+        buffer,
+    )
+    return buffer.getvalue()
+
+
+def read_checkpoint(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint's contents (raises if it is not one): tensors and plain data only."""
+    state: dict[str, Any] = torch.load(io.BytesIO(checkpoint), weights_only=True)
+    return state
