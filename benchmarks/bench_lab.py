@@ -25,7 +25,7 @@ import torch
 from lrlab.lab.compare import compare
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.experiment import Experiment
-from lrlab.lab.models import build
+from lrlab.lab.models import build_for
 from lrlab.lab.runner import InProcess, ProcessPool
 from lrlab.lab.train import TrainConfig, schedule_for, train
 
@@ -33,12 +33,7 @@ from lrlab.lab.train import TrainConfig, schedule_for, train
 def bare(config: TrainConfig, data: Dataset) -> list[float]:
     """The hand-written loop: same seeds and batches; returns each epoch's val loss."""
     torch.manual_seed(config.seed)
-    model = build(
-        config.model,
-        n_features=data.n_features,
-        n_classes=data.n_classes,
-        image_shape=data.image_shape,
-    )
+    model = build_for(config.model, data)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     xv, yv = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)

@@ -11,45 +11,44 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_schedule_benchmark_runs_quick() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_schedules.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    assert "SUMMARY:" in out.stdout
-    assert "parity" in out.stdout
-
-
-@pytest.mark.slow
-def test_cli_benchmark_runs_small() -> None:
-    out = subprocess.run(
+CASES = [
+    ("bench_schedules.py", ["--quick"], ["SUMMARY:", "parity"]),
+    (
+        "bench_cli.py",
+        ["--repeats=1", "--values-steps=100000"],
+        ["| lrlab --help |", "values --steps 100,000 -o lr.npy"],
+    ),
+    (
+        "bench_torch.py",
+        ["--steps=80", "--repeats=1"],
+        ["| StepLR | 256 |", "SUMMARY: worst step ratio"],
+    ),
+    (
+        "bench_find_lr.py",
+        ["--quick"],
         [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_cli.py"),
-            "--repeats=1",
-            "--values-steps=100000",
+            "| lrlab find_lr |",
+            "| torch-lr-finder range_test |",
+            "SUMMARY: ratio lrlab/torch-lr-finder",
         ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    assert "| lrlab --help |" in out.stdout
-    assert "values --steps 100,000 -o lr.npy" in out.stdout
+    ),
+    (
+        "bench_lab.py",
+        ["--model=mlp-bn", "--epochs=2", "--seeds=1", "--repeats=1", "--skip-jobs"],
+        ["ratio lab/bare", "same numbers: True", "second run (all stored)"],
+    ),
+]
 
 
 @pytest.mark.slow
-def test_torch_benchmark_runs_small() -> None:
+@pytest.mark.parametrize(("script", "args", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_benchmark_runs_small(script: str, args: list[str], expected: list[str]) -> None:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_torch.py"), "--steps=80", "--repeats=1"],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
-    assert "| StepLR | 256 |" in out.stdout
-    assert "SUMMARY: worst step ratio" in out.stdout
+    for text in expected:
+        assert text in out.stdout

@@ -27,7 +27,7 @@ from typing import Any
 
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.experiment import Experiment
-from lrlab.lab.models import build
+from lrlab.lab.models import build_for
 from lrlab.lab.report import Summary, summarise, write_report
 from lrlab.lab.runner import Executor, InProcess, run_all
 from lrlab.lab.store import Store
@@ -67,12 +67,7 @@ def _installed(name: str) -> str:
 def check(experiment: Experiment) -> Dataset:
     """Everything that can fail before training: data, model and each schedule's spec."""
     data = load(experiment.dataset, seed=experiment.seeds[0])
-    build(
-        experiment.model,
-        n_features=data.n_features,
-        n_classes=data.n_classes,
-        image_shape=data.image_shape,
-    )
+    build_for(experiment.model, data)
     experiment.check_schedules(batches_per_epoch(len(data.y_train), experiment.batch_size))
     return data
 

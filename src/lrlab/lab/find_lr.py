@@ -676,7 +676,7 @@ def find_lr_for(
     (True, True)
     """
     from lrlab.lab.data import load
-    from lrlab.lab.models import build
+    from lrlab.lab.models import build_for
     from lrlab.lab.train import optimizer_for
 
     saved_rng = torch.get_rng_state()
@@ -685,12 +685,7 @@ def find_lr_for(
     try:
         data = data if data is not None else load(config.dataset, seed=config.seed)
         torch.manual_seed(config.seed)
-        model = build(
-            config.model,
-            n_features=data.n_features,
-            n_classes=data.n_classes,
-            image_shape=data.image_shape,
-        )
+        model = build_for(config.model, data)
         optimizer = optimizer_for(config, model)
         loader = _Minibatches(
             torch.from_numpy(data.x_train),

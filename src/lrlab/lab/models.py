@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lrlab.lab.data import Dataset
+
 BUILT_IN = ("mlp-bn", "mlp", "cnn")
 
 
@@ -104,4 +106,14 @@ def build(
     raise ValueError(
         f"model: unknown model {name!r}; use one of {', '.join(BUILT_IN)} "
         "or 'package.module:factory'"
+    )
+
+
+def build_for(name: str, data: Dataset) -> nn.Module:
+    """`build` the model ``name`` for a dataset's features, classes and image shape."""
+    return build(
+        name,
+        n_features=data.n_features,
+        n_classes=data.n_classes,
+        image_shape=data.image_shape,
     )

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from lrlab.lab.data import Dataset, load
-from lrlab.lab.models import build
+from lrlab.lab.models import build_for
 from lrlab.schedules import Schedule
 from lrlab.schedules._base import check_choice, check_float, check_int
 from lrlab.spec import parse
@@ -191,12 +191,7 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
 ) -> RunResult:
     data = data if data is not None else load(config.dataset, seed=config.seed)
     torch.manual_seed(config.seed)
-    model = build(
-        config.model,
-        n_features=data.n_features,
-        n_classes=data.n_classes,
-        image_shape=data.image_shape,
-    )
+    model = build_for(config.model, data)
     optimizer = optimizer_for(config, model)
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
