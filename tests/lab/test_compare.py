@@ -122,7 +122,7 @@ def test_bad_config_names_the_key_and_value(tmp_path: Path, text: str, message: 
             ["--schedule", "cosine(init={lr}, step={steps})"],
             "cosine has no parameter 'step'; did you mean 'steps'?",
         ),
-        (["--schedule", "constant(value={rate})"], "unknown placeholder 'rate'"),
+        (["--schedule", "constant(value={rate})"], "unknown placeholder '{rate}'"),
         (["--dataset", "nowhere.npz"], "nowhere.npz"),
         (["--model", "resnet"], "unknown model 'resnet'"),
         (["--lr", "fast"], "expected a number or 'auto', got 'fast'"),
@@ -404,3 +404,97 @@ def test_example_experiments_are_valid(path: Path) -> None:
     experiment = Experiment.from_toml(path)
     check(experiment)
     assert experiment.name == path.stem.replace("_", "-")
+
+
+# --- what a review found -------------------------------------------------------------------
+
+
+def test_flags_over_a_config_rescale_the_default_schedules(tmp_path: Path) -> None:
+    from lrlab.cli import build_parser
+    from lrlab.cli.lab import experiment_from
+
+    path = tmp_path / "e.toml"
+    path.write_text('model = "mlp-bn"\nepochs = 20\n')
+    args = build_parser().parse_args(
+        ["compare", "--config", str(path), "--epochs", "6", "--out", "x"]
+    )
+    experiment = experiment_from(args)
+    assert experiment.epochs == 6
+    assert experiment.schedules == default_schedules(6)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('epochs = "3"', "epochs"),
+        ("seeds = [1.5]", "seeds must be a count or a list of ints, got [1.5]"),
+        ("seeds = [true]", "seeds must be a count or a list of ints"),
+        ('momentum = "x"', "momentum"),
+        ("dataset = 5", "experiment: dataset must be a non-empty string, got 5"),
+        ("epochs = 1", "the default schedules need epochs >= 2, got 1"),
+        (
+            'schedules = ["a=constant(value={lr})", "b=constant(value={lr})"]',
+            "schedules 'a' and 'b' are the same run",
+        ),
+    ],
+)
+def test_wrong_types_and_impossible_experiments_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "e.toml"
+    path.write_text(text + "\n")
+    code, _, err = run(capsys, "compare", "--config", str(path), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_placeholders_allow_no_attribute_access(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "compare", *SMALL, "--schedule", "constant(value={lr.real})", "--out", str(tmp_path)
+    )
+    assert code == 2
+    assert "unknown placeholder '{lr.real}'" in err
+
+
+def test_odd_names_two_seeds_and_times(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = str(tmp_path / "out")
+    argv = [
+        "--schedule",
+        "$x$=constant(value={lr})",
+        "--schedule",
+        "_hidden=cosine(init={lr}, steps={steps})",
+    ]
+    code, stdout, _ = run(capsys, "compare", *SMALL, *argv, "--out", out)
+    assert code == 0
+    assert "2 seeds: too few to test" in stdout
+    assert "Not tested (fewer than 3 seeds)" in stdout
+    page = (Path(out) / "report.html").read_text()
+    assert "$x$" in page
+    store = Store(out)
+    for row in store.runs():
+        epochs = store.epochs(row["id"])
+        assert row["seconds"] == pytest.approx(sum(e.seconds for e in epochs))
+
+
+def test_a_finite_blow_up_is_divergence() -> None:
+    from lrlab.lab.train import TrainConfig
+
+    result = train(TrainConfig(model="mlp-bn", epochs=2, schedule="constant(value=1e4)"))
+    assert result.status == "diverged"
+
+
+def test_one_compare_per_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import fcntl
+
+    from lrlab.lab.compare import LOCK
+
+    tmp_path.mkdir(exist_ok=True)
+    with open(tmp_path / LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        code, _, err = run(capsys, "compare", *SMALL, *TWO, "--out", str(tmp_path))
+    assert code == 2
+    assert "another 'lrlab compare' is running in" in err
+    assert run(capsys, "compare", *SMALL, *TWO, "--out", str(tmp_path))[0] == 0

@@ -71,7 +71,7 @@ def test_schedule_placeholders() -> None:
     assert repr(schedule_for(config, 20)) == "warmup(cosine(init=0.05, steps=180), steps=20)"
     with pytest.raises(
         ValueError,
-        match=r"config: schedule 'cosine\(init=\{base\}, steps=3\)' has an unknown placeholder 'base'",
+        match=r"config: schedule 'cosine\(init=\{base\}, steps=3\)' has an unknown placeholder '\{base\}'",
     ):
         schedule_for(TrainConfig(schedule="cosine(init={base}, steps=3)"), 1)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lrlab.cli import UsageError
-from lrlab.lab.experiment import Experiment, ScheduleEntry, entries_from
+from lrlab.lab.experiment import Experiment, ScheduleEntry, entries_from, read_toml
 from lrlab.lab.store import Store, StoreError
 
 _FLAGS = {
@@ -45,7 +45,7 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
     data: dict[str, Any] = {}
     try:
         if args.config is not None:
-            data = Experiment.from_toml(args.config).to_dict()
+            data = read_toml(args.config)
         for flag, key in _FLAGS.items():
             value = getattr(args, flag)
             if value is not None:
@@ -55,8 +55,6 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
         if args.schedule:
             entries = entries_from(args.schedule, per=args.per)
             data["schedules"] = [vars_of(e) for e in entries]
-        elif args.config is None or "schedules" not in data:
-            data.pop("schedules", None)
         return Experiment.from_mapping(data, source=args.config or "compare")
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -76,7 +74,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     experiment = experiment_from(args)
     try:
         check(experiment)
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
         raise UsageError(str(error)) from None
     lr = None
     if experiment.lr == "auto":

@@ -15,11 +15,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import platform
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,9 +32,10 @@ from lrlab.lab.experiment import Experiment
 from lrlab.lab.models import build_for
 from lrlab.lab.report import Summary, summarise, write_report
 from lrlab.lab.runner import Executor, InProcess, run_all
-from lrlab.lab.store import Store
+from lrlab.lab.store import Store, StoreError
 from lrlab.lab.train import batches_per_epoch
 
+LOCK = ".lrlab.lock"
 Progress = Callable[[str, int, int], None]
 """``progress(kind, done, total)`` with kind ``'runs'`` or ``'epochs'``."""
 
@@ -92,6 +95,32 @@ def compare(
             if experiment.lr == "auto"
             else (float(experiment.lr), "given")
         )
+    with _exclusive(Path(directory)):
+        return _run(experiment, directory, executor=executor, progress=progress, lr=lr)
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    """One `compare` per directory at a time (a second would train the same runs twice)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(
+                f"another 'lrlab compare' is running in {str(directory)!r}; wait for it"
+            ) from None
+        yield
+
+
+def _run(
+    experiment: Experiment,
+    directory: str | Path,
+    *,
+    executor: Executor | None,
+    progress: Progress | None,
+    lr: tuple[float, str],
+) -> Done:
     value, source = lr
     configs = experiment.configs(lr=value)
     store = Store(directory)

@@ -168,12 +168,30 @@ class Experiment:
             check_int("experiment", "seeds", seed, minimum=0, maximum=2**31 - 1)
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"experiment: seeds must be distinct, got {list(self.seeds)!r}")
+        for key in ("dataset", "model"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"experiment: {key} must be a non-empty string, got {value!r}")
         if not self.schedules:
+            check_int("experiment", "epochs", self.epochs)
+            if self.epochs < 2:
+                raise ValueError(
+                    "experiment: the default schedules need epochs >= 2, got "
+                    f"{self.epochs}; give your own schedules"
+                )
             object.__setattr__(self, "schedules", default_schedules(self.epochs))
         names = [entry.name for entry in self.schedules]
         if len(set(names)) != len(names):
             twice = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"experiment: schedule names must be distinct, got {twice!r} twice")
+        runs: dict[tuple[str, str], str] = {}
+        for entry in self.schedules:
+            same = runs.setdefault((entry.spec, entry.per), entry.name)
+            if same != entry.name:
+                raise ValueError(
+                    f"experiment: schedules {same!r} and {entry.name!r} are the same run "
+                    f"({entry.spec}, per {entry.per}); keep one"
+                )
         self.config(self.schedules[0], self.seeds[0], lr=0.1)  # the shared settings' checks
 
     def config(self, entry: ScheduleEntry, seed: int, *, lr: float | None = None) -> TrainConfig:
@@ -224,6 +242,13 @@ class Experiment:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "config") -> Experiment:
         """Build from a TOML-like mapping; an unknown key or bad value names itself."""
+        try:
+            return cls._from_mapping(data, source)
+        except TypeError as error:  # a value of the wrong type deep inside a check
+            raise ValueError(f"{source}: a value has the wrong type: {error}") from None
+
+    @classmethod
+    def _from_mapping(cls, data: Mapping[str, Any], source: str) -> Experiment:
         known = [f.name for f in dataclasses.fields(cls)]
         values: dict[str, Any] = {}
         for key, value in data.items():
@@ -244,14 +269,18 @@ class Experiment:
     @classmethod
     def from_toml(cls, path: str | Path) -> Experiment:
         """Read a TOML file (see the module docs); errors name the file and the key."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise ValueError(f"config: cannot read {str(path)!r}: {error.strerror}") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"config: {str(path)!r} is not valid TOML: {error}") from None
-        return cls.from_mapping(data, source=str(path))
+        return cls.from_mapping(read_toml(path), source=str(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file's raw table (flags may be merged in before `Experiment.from_mapping`)."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"config: cannot read {str(path)!r}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"config: {str(path)!r} is not valid TOML: {error}") from None
 
 
 def _check_schedule(config: TrainConfig, entry: ScheduleEntry, steps_per_epoch: int) -> None:
@@ -264,7 +293,9 @@ def _check_schedule(config: TrainConfig, entry: ScheduleEntry, steps_per_epoch: 
 def _seeds(value: object, source: str) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
         return tuple(range(check_int(source, "seeds", value, maximum=1000)))
-    if isinstance(value, list):
+    if isinstance(value, list) and all(
+        isinstance(seed, int) and not isinstance(seed, bool) for seed in value
+    ):
         return tuple(value)
     raise ValueError(f"{source}: seeds must be a count or a list of ints, got {value!r}")
 

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 ALPHA = 0.05
 """Differences with a paired-test p-value at or above this are called seed noise."""
+MIN_SEEDS = 3
+"""Fewer paired seeds than this are not tested (a t-test on two pairs means little)."""
 
 Array = npt.NDArray[np.float64]
 
@@ -161,6 +163,11 @@ def summarise(directory: str | Path, experiment_id: str | None = None) -> Summar
 def _add_run(row: Row, store: Store, run: dict[str, Any], seed: int) -> None:
     row.seeds.append(seed)
     row.status[run["status"]] = row.status.get(run["status"], 0) + 1
+    if row.lr_epochs.size == 0 and run["steps_per_epoch"]:
+        lrs = store.lrs(run["id"])
+        per_epoch = float(run["steps_per_epoch"])
+        row.lr_epochs = np.array([s for s, _ in lrs], dtype=np.float64) / per_epoch
+        row.lr_values = np.array([v for _, v in lrs], dtype=np.float64)
     if run["status"] != "finished":
         return
     epochs = store.epochs(run["id"])
@@ -176,11 +183,6 @@ def _add_run(row: Row, store: Store, run: dict[str, Any], seed: int) -> None:
         line = np.array([getattr(e, name) for e in epochs], dtype=np.float64)
         old = row.curves.get(name)
         row.curves[name] = line[None, :] if old is None else np.vstack([old, line])
-    if row.lr_epochs.size == 0:
-        lrs = store.lrs(run["id"])
-        per_epoch = float(run["steps_per_epoch"] or 1)
-        row.lr_epochs = np.array([s for s, _ in lrs], dtype=np.float64) / per_epoch
-        row.lr_values = np.array([v for _, v in lrs], dtype=np.float64)
 
 
 def _rank(rows: list[Row]) -> None:
@@ -203,11 +205,12 @@ def _rank(rows: list[Row]) -> None:
             continue
         ours = dict(zip(row.seeds, row.final_acc, strict=True))
         common = sorted(set(ours) & set(by_seed))
+        if len(common) < MIN_SEEDS:
+            row.verdict = f"{len(common)} seed{'s' if len(common) != 1 else ''}: too few to test"
+            continue
         row.p_value = paired_p_value([by_seed[s] for s in common], [ours[s] for s in common])
         if row.p_value is None:
-            row.verdict = (
-                "one seed: cannot tell" if len(common) < 2 else "untestable: same gap every seed"
-            )
+            row.verdict = "untestable: same gap every seed"
         elif row.p_value >= ALPHA:
             row.verdict = f"within seed noise (p={row.p_value:.2f})"
         else:
@@ -266,7 +269,8 @@ def headline(summary: Summary) -> str:
     """One sentence: who won, by how much, and what is within noise."""
     leader = summary.leader
     if leader is None:
-        return "No schedule finished on every seed yet."
+        pending = any(r.status.get("pending", 0) + r.status.get("running", 0) for r in summary.rows)
+        return "No schedule finished on every seed" + (" yet." if pending else ".")
     mean, std = _mean_std(leader.final_acc)
     tied = [r.schedule for r in summary.rows[1:] if r.p_value is not None and r.p_value >= ALPHA]
     worse = [r for r in summary.rows[1:] if r.p_value is not None and r.p_value < ALPHA]
@@ -283,7 +287,17 @@ def headline(summary: Summary) -> str:
         )
     if tied:
         text += f" Within seed noise of it: {', '.join(tied)}."
+    untested = [r.schedule for r in summary.rows[1:] if r.complete and r.p_value is None]
+    if untested:
+        text += f" Not tested ({untested_reason(summary)}): {', '.join(untested)}."
     return text
+
+
+def untested_reason(summary: Summary) -> str:
+    """Why some complete schedules have no p-value."""
+    if len(summary.experiment.seeds) < MIN_SEEDS:
+        return f"fewer than {MIN_SEEDS} seeds"
+    return "the same gap on every seed"
 
 
 def ranking_text(summary: Summary) -> str:
@@ -304,6 +318,12 @@ def _colors(n: int) -> list[str]:
 
     cmap = colormaps["tab10" if n <= 10 else "tab20"]
     return [to_hex(cmap(i % cmap.N)) for i in range(n)]
+
+
+def _label(name: str) -> str:
+    """A schedule name as matplotlib shows it verbatim (no math text, not hidden)."""
+    text = name.replace("$", r"\$")
+    return "\u200b" + text if text.startswith("_") else text
 
 
 def _svg(figure: Figure) -> str:
@@ -330,7 +350,7 @@ def lr_figure(summary: Summary) -> Figure:
     axes = figure.subplots(lines, columns, squeeze=False, sharex=True)
     for ax, row, color in zip(axes.flat, rows, _colors(len(rows)), strict=False):
         ax.plot(row.lr_epochs, row.lr_values, color=color, linewidth=1.2, drawstyle="steps-post")
-        ax.set_title(row.schedule, fontsize=9)
+        ax.set_title(_label(row.schedule), fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
@@ -361,7 +381,7 @@ def curves_figure(summary: Summary) -> Figure:
             if data is None:
                 continue
             x = np.arange(1, data.shape[1] + 1)
-            ax.plot(x, data.mean(axis=0), color=color, linewidth=1.3, label=row.schedule)
+            ax.plot(x, data.mean(axis=0), color=color, linewidth=1.3, label=_label(row.schedule))
             ax.fill_between(x, data.min(axis=0), data.max(axis=0), color=color, alpha=0.12)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch", fontsize=9)
@@ -391,7 +411,7 @@ table{border-collapse:collapse;font-size:13px}td,th{padding:3px 9px;text-align:l
 th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .lead{font-size:1.1em;background:#eef6ee;padding:.6em .9em;border-left:4px solid #4a4}
-.noise{color:#666}.worse{color:#a33}.best{color:#262;font-weight:600}
+.noise,.other{color:#666}.worse{color:#a33}.best{color:#262;font-weight:600}
 code,pre{font-size:12px;background:#f6f6f6}pre{padding:.6em;overflow-x:auto}
 svg{max-width:100%;height:auto}
 """
@@ -400,7 +420,9 @@ svg{max-width:100%;height:auto}
 def _cls(verdict: str) -> str:
     if verdict == "best":
         return "best"
-    return "noise" if verdict.startswith("within") else "worse"
+    if verdict.startswith("within"):
+        return "noise"
+    return "worse" if verdict.startswith(("worse", "diverged", "failed")) else "other"
 
 
 def render_html(summary: Summary, figures: dict[str, str]) -> str:

@@ -8,9 +8,8 @@ plain data out, results committed to the store by the worker itself.
 
 from __future__ import annotations
 
-import concurrent.futures
 import multiprocessing
-import time
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -44,7 +43,11 @@ class InProcess:
 
 
 class ProcessPool:
-    """Run tasks in ``jobs`` worker processes (one torch thread each)."""
+    """Run tasks in ``jobs`` worker processes (one torch thread each).
+
+    Workers ignore Ctrl-C; the parent stops them all (a run loses at most its current
+    epoch, which the store has not committed) and re-raises ``KeyboardInterrupt``.
+    """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
@@ -54,17 +57,14 @@ class ProcessPool:
     ) -> Iterator[dict[str, Any]]:
         """Results as workers finish them."""
         context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(
-            self.jobs, mp_context=context, initializer=_one_thread
-        ) as pool:
-            futures = [pool.submit(function, task) for task in tasks]
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
+        with context.Pool(self.jobs, initializer=_worker) as pool:  # exit terminates
+            yield from pool.imap_unordered(function, tasks)
 
 
-def _one_thread() -> None:
+def _worker() -> None:
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
 
 
@@ -87,13 +87,12 @@ def run_one(task: Task) -> dict[str, Any]:
         def commit(metrics: EpochMetrics, checkpoint: Checkpoint) -> None:
             store.save_epoch(run, metrics, checkpoint)
 
-        start = time.perf_counter()
         try:
             result = train(config, resume=resume, on_epoch=commit)
         except Exception as error:
             store.fail(run, str(error))
             return {"id": run, "status": "failed", "error": f"{type(error).__name__}: {error}"}
-        store.finish(result, time.perf_counter() - start)
+        store.finish(result)
         return {"id": run, "status": result.status, "resumed_from": resumed_from, "skipped": False}
     finally:
         store.close()
@@ -103,5 +102,6 @@ def run_all(
     directory: str, configs: list[TrainConfig], executor: Executor | None = None
 ) -> Iterator[dict[str, Any]]:
     """Run every config (skipping finished ones); yields each run's summary as it ends."""
-    tasks = [(directory, config.to_dict()) for config in configs]
+    unique = {config.run_id: config for config in configs}  # the same run is trained once
+    tasks = [(directory, config.to_dict()) for config in unique.values()]
     yield from (executor or InProcess()).map(run_one, tasks)

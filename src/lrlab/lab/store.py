@@ -119,14 +119,37 @@ class Store:
         try:
             if create:
                 self.directory.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
-            _wal(self.db)
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
-            if not tables >= TABLES:
-                self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+            self.db = self._open()
         except (sqlite3.Error, OSError) as error:
-            raise StoreError(f"cannot use the store {str(self.path)!r}: {error}") from None
+            if create:
+                raise StoreError(f"cannot use the store {str(self.path)!r}: {error}") from None
+            self.db = self._open_read_only(error)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
+        try:
+            _wal(db)
+            db.execute("PRAGMA synchronous=NORMAL")
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            if not tables >= TABLES:
+                db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _open_read_only(self, why: Exception) -> sqlite3.Connection:
+        """A store on read-only media: read it as an immutable file, or say why not."""
+        uri = f"{self.path.resolve().as_uri()}?immutable=1"
+        try:
+            db = sqlite3.connect(uri, uri=True, isolation_level=None)
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.Error:
+            raise StoreError(f"cannot use the store {str(self.path)!r}: {why}") from None
+        if not tables >= TABLES:
+            db.close()
+            raise StoreError(f"cannot use the store {str(self.path)!r}: {why}")
+        return db
 
     def close(self) -> None:
         """Close the connection."""
@@ -134,17 +157,19 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: everything or nothing."""
+        """One atomic write: everything or nothing; a failing write is a `StoreError`."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
             raise StoreError(f"cannot write the store {str(self.path)!r}: {error}") from None
         try:
             yield self.db
-        except BaseException:
+            self.db.execute("COMMIT")
+        except BaseException as error:
             self.db.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise StoreError(f"cannot write the store {str(self.path)!r}: {error}") from None
             raise
-        self.db.execute("COMMIT")
 
     # --- runs ---------------------------------------------------------------------------
 
@@ -209,8 +234,11 @@ class Store:
                 "UPDATE runs SET status = 'pending', updated = ? WHERE id = ?", (time.time(), run)
             )
 
-    def finish(self, result: RunResult, seconds: float) -> None:
-        """Record the outcome, the sampled lrs, and drop the checkpoint, in one transaction."""
+    def finish(self, result: RunResult) -> None:
+        """Record the outcome, the sampled lrs, and drop the checkpoint, in one transaction.
+
+        The run's ``seconds`` is the sum of its epochs' times, over every session.
+        """
         run = result.config.run_id
         with self.transaction() as db:
             db.executemany(
@@ -218,13 +246,14 @@ class Store:
                 [(run, s, lr) for s, lr in result.lrs],
             )
             db.execute(
-                "UPDATE runs SET status = ?, diverged_at = ?, test_accuracy = ?, seconds = ?, "
+                "UPDATE runs SET status = ?, diverged_at = ?, test_accuracy = ?, "
+                "seconds = (SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run = ?), "
                 "steps_per_epoch = ?, updated = ? WHERE id = ?",
                 (
                     result.status,
                     result.diverged_at,
                     result.test_accuracy,
-                    seconds,
+                    run,
                     result.steps_per_epoch,
                     time.time(),
                     run,

@@ -4,7 +4,8 @@ The schedule is a spec (any lrlab family, composite or torch name) that may use 
 placeholders ``{lr}`` (the run's initial lr), ``{epochs}``, ``{steps}`` (all scheduler
 steps of the run) and ``{steps_per_epoch}``; it is stepped once per epoch or once per
 batch (``per``). A metric-driven plateau phase is fed the validation loss at the end of
-each epoch. A NaN or infinite training loss stops the run as ``diverged``.
+each epoch. A NaN or infinite loss, or a training loss above `DIVERGE_FACTOR` times the
+first batch's, stops the run as ``diverged``.
 
 Determinism: the same config gives the same numbers on CPU (seeded model init, seeded
 shuffling). ``train`` reports each finished epoch with a checkpoint (model, optimizer,
@@ -23,6 +24,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ from lrlab.spec import parse
 from lrlab.torch import ScheduleLR
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+DIVERGE_FACTOR = 100.0
+"""A training loss above this many times the first batch's loss counts as divergence."""
 LR_SAMPLES = 2000
 """At most this many (step, lr) pairs are kept per run; longer runs are sampled evenly."""
 
@@ -117,6 +121,9 @@ def batches_per_epoch(n_train: int, batch_size: int) -> int:
     return math.ceil(n_train / batch_size)
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
 def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
     """The run's schedule: the spec with its placeholders filled in, parsed."""
     per_epoch = steps_per_epoch if config.per == "batch" else 1
@@ -126,13 +133,16 @@ def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
         "steps": str(config.epochs * per_epoch),
         "steps_per_epoch": str(per_epoch),
     }
-    try:
-        text = config.schedule.format(**values)
-    except (KeyError, IndexError, ValueError) as error:
-        raise ValueError(
-            f"config: schedule {config.schedule!r} has an unknown placeholder {error}; "
-            "use {lr}, {epochs}, {steps} or {steps_per_epoch}"
-        ) from None
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise ValueError(
+                f"config: schedule {config.schedule!r} has an unknown placeholder "
+                f"{match.group(0)!r}; use {{lr}}, {{epochs}}, {{steps}} or {{steps_per_epoch}}"
+            )
+        return values[match.group(1)]
+
+    text = _PLACEHOLDER.sub(fill, config.schedule)
     return parse(text)
 
 
@@ -201,6 +211,7 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
     shuffle = torch.Generator().manual_seed(config.seed)
     result = RunResult(config=config, steps_per_epoch=batches)
     first_epoch = 0
+    limit: float | None = None
     if resume is not None:
         state = read_checkpoint(resume)
         model.load_state_dict(state["model"])
@@ -210,6 +221,7 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
         torch.set_rng_state(state["torch_rng"])
         result.epochs = [EpochMetrics(**e) for e in state["epochs"]]
         result.lrs = [(int(step), float(lr)) for step, lr in state["lrs"].tolist()]
+        limit = state["limit"]
         first_epoch = len(result.epochs)
     total_steps = config.epochs * batches
     sample_every = max(1, total_steps // LR_SAMPLES)
@@ -226,7 +238,9 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
             index = order[b * config.batch_size : (b + 1) * config.batch_size]
             loss = torch.nn.functional.cross_entropy(model(x_train[index]), y_train[index])
             value = loss.item()
-            if not math.isfinite(value):
+            if limit is None:
+                limit = DIVERGE_FACTOR * max(value, 1.0)
+            if not math.isfinite(value) or value > limit:
                 result.status, result.diverged_at = "diverged", step
                 return result
             optimizer.zero_grad()
@@ -253,7 +267,9 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
         )
         result.epochs.append(metrics)
         if on_epoch is not None:
-            on_epoch(metrics, _checkpoint(model, optimizer, scheduler, shuffle, result))
+            on_epoch(
+                metrics, _checkpoint(model, optimizer, scheduler, shuffle, result, limit=limit)
+            )
     _, result.test_accuracy = _evaluate(
         model, torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
     )
@@ -266,6 +282,8 @@ def _checkpoint(
     scheduler: ScheduleLR,
     shuffle: torch.Generator,
     result: RunResult,
+    *,
+    limit: float | None,
 ) -> Checkpoint:
     buffer = io.BytesIO()
     torch.save(
@@ -277,6 +295,7 @@ def _checkpoint(
             "torch_rng": torch.get_rng_state(),
             "epochs": [dataclasses.asdict(e) for e in result.epochs],
             "lrs": torch.tensor(result.lrs, dtype=torch.float64).reshape(-1, 2),
+            "limit": limit,
         },
         buffer,
     )
