@@ -144,15 +144,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_figure_path(path: str) -> None:
+    """A figure file must end in .png, .svg or .pdf (matplotlib picks the format by it)."""
+    from lrlab.plot import FORMATS
+
+    if Path(path).suffix.lower().lstrip(".") not in FORMATS:
+        raise UsageError(f"cannot tell the format of {path!r}: use .png, .svg or .pdf")
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     """A figure file, or a plot in the terminal."""
     from lrlab import plot
 
     schedules = [read_spec(text) for text in args.specs]
     if args.output and not args.terminal:
-        suffix = Path(args.output).suffix.lower().lstrip(".")
-        if suffix not in plot.FORMATS:
-            raise UsageError(f"cannot tell the format of {args.output!r}: use .png, .svg or .pdf")
+        check_figure_path(args.output)
         try:
             plot.plot_lr(
                 schedules,

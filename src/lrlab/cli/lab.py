@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,20 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from lrlab.cli import UsageError
-from lrlab.lab.experiment import Experiment, ScheduleEntry, entries_from, read_toml
+from lrlab.cli.commands import check_figure_path
+from lrlab.lab.experiment import Experiment, entries_from, read_toml
 from lrlab.lab.store import Store, StoreError
 
-_FLAGS = {
-    "name": "name",
-    "dataset": "dataset",
-    "model": "model",
-    "optimizer": "optimizer",
-    "lr": "lr",
-    "momentum": "momentum",
-    "weight_decay": "weight_decay",
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-}
+_FLAGS = (
+    "name",
+    "dataset",
+    "model",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "epochs",
+    "batch_size",
+)
+"""Flags that set the experiment key of the same name."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,23 +49,18 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
     try:
         if args.config is not None:
             data = read_toml(args.config)
-        for flag, key in _FLAGS.items():
-            value = getattr(args, flag)
+        for key in _FLAGS:
+            value = getattr(args, key)
             if value is not None:
                 data[key] = value
         if args.seeds is not None:
             data["seeds"] = list(range(args.seeds))
         if args.schedule:
             entries = entries_from(args.schedule, per=args.per)
-            data["schedules"] = [vars_of(e) for e in entries]
+            data["schedules"] = [dataclasses.asdict(e) for e in entries]
         return Experiment.from_mapping(data, source=args.config or "compare")
     except ValueError as error:
         raise UsageError(str(error)) from None
-
-
-def vars_of(entry: ScheduleEntry) -> dict[str, str]:
-    """A schedule entry as a TOML-style table."""
-    return {"name": entry.name, "spec": entry.spec, "per": entry.per}
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -161,12 +159,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """(Re)write the HTML report from the store alone."""
-    from lrlab.lab.report import ranking_text, summarise, write_report
+    from lrlab.lab.report import ranking_text, summarise, write_summary
 
     if not Path(args.directory).is_dir():
         raise UsageError(f"no such directory: {args.directory!r}")
-    path = write_report(args.directory, args.experiment)
-    print(ranking_text(summarise(args.directory, args.experiment)))
+    summary = summarise(args.directory, args.experiment)
+    path = write_summary(summary)
+    print(ranking_text(summary))
     print(f"\nreport: {path}")
     return 0
 
@@ -178,8 +177,8 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
     from lrlab.lab.find_lr import find_lr_for
     from lrlab.lab.train import TrainConfig
 
-    if args.output is not None and Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(f"cannot tell the format of {args.output!r}: use .png, .svg or .pdf")
+    if args.output is not None:
+        check_figure_path(args.output)
     try:
         config = TrainConfig(
             dataset=args.dataset,

@@ -30,7 +30,7 @@ from typing import Any
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.experiment import Experiment
 from lrlab.lab.models import build_for
-from lrlab.lab.report import Summary, summarise, write_report
+from lrlab.lab.report import Summary, summarise, write_summary
 from lrlab.lab.runner import Executor, InProcess, run_all
 from lrlab.lab.store import Store, StoreError
 from lrlab.lab.train import batches_per_epoch
@@ -142,8 +142,8 @@ def _run(
         watcher.stop()
     if progress is not None:
         progress("epochs", total_epochs, total_epochs)
-    report = write_report(directory, experiment.id)
-    return Done(summary=summarise(directory, experiment.id), report=report, outcomes=outcomes)
+    summary = summarise(directory, experiment.id)
+    return Done(summary=summary, report=write_summary(summary), outcomes=outcomes)
 
 
 def auto_lr(experiment: Experiment, directory: str | Path) -> tuple[float, str]:

@@ -485,11 +485,14 @@ steps in the run), {{steps_per_epoch}}.</p>
 
 def write_report(directory: str | Path, experiment_id: str | None = None) -> Path:
     """Write ``report.html`` (and its figures as .svg) into ``directory``; returns its path."""
-    summary = summarise(directory, experiment_id)
-    out = Path(directory)
+    return write_summary(summarise(directory, experiment_id))
+
+
+def write_summary(summary: Summary) -> Path:
+    """Write an already-read summary's report into its directory; returns its path."""
     figures = {"lr": _svg(lr_figure(summary)), "curves": _svg(curves_figure(summary))}
     for name, svg in figures.items():
-        (out / f"{name}.svg").write_text(svg, encoding="utf-8")
-    path = out / "report.html"
+        (summary.directory / f"{name}.svg").write_text(svg, encoding="utf-8")
+    path = summary.directory / "report.html"
     path.write_text(render_html(summary, figures), encoding="utf-8")
     return path
