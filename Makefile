@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --constraint constraints.txt
 
-.PHONY: setup test lint format demo schedules-demo bench clean
+.PHONY: setup test test-fast lint format demo schedules-demo bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ format: setup
 
 test: lint
 	$(BIN)/pytest
+
+# The inner loop: everything but the tests marked slow (CI runs them all through `make test`).
+test-fast: setup
+	$(BIN)/pytest -m "not slow" -q
 
 # The main job: train the default experiment (10 schedules x 5 seeds, CNN on digits) into
 # runs/demo, rank it and write runs/demo/report.html. A second run reuses the store.

@@ -2,7 +2,9 @@
 
 Each command runs as a fresh process (best of ``--repeats``), so the numbers include
 interpreter start-up and imports, as a user sees them. Targets (over the baseline):
-``--help`` and ``list`` < 0.3 s, ``plot SPEC -o x.png`` < 1.5 s. ``values`` of 10^8 steps
+``--help``, ``show --help`` and a usage error < 0.1 s (they load no numpy), ``list``
+< 0.3 s, ``show`` of a 10^12-step schedule (sampled, not walked) < 1 s,
+``plot SPEC -o x.png`` < 1.5 s. ``values`` of 10^8 steps
 to a file reports its time and peak memory (max RSS), which must stay flat as steps grow.
 
 Run: ``.venv/bin/python benchmarks/bench_cli.py [--repeats N] [--values-steps N]``.
@@ -55,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = timed([sys.executable, "-c", "pass"], args.repeats, tmp)
         rows = [
-            ("lrlab --help", [*LRLAB, "--help"], 0.3),
+            ("lrlab --help", [*LRLAB, "--help"], 0.1),
+            ("lrlab show --help", [*LRLAB, "show", "--help"], 0.1),
             ("lrlab list", [*LRLAB, "list"], 0.3),
             ("lrlab show SPEC", [*LRLAB, "show", SPEC], None),
+            ("lrlab show 10^12 steps", [*LRLAB, "show", "cosine(init=0.1, steps=10**12)"], 1.0),
             (
                 "lrlab plot SPEC -o x.png",
                 [*LRLAB, "plot", SPEC, "--steps", "200", "-o", "x.png"],

@@ -50,6 +50,7 @@ from torch_lr_finder import LRFinder
 from lrlab.lab.data import load
 from lrlab.lab.find_lr import FindLRResult, find_lr
 from lrlab.lab.models import build
+from lrlab.lab.sweep import FindLRSettings
 
 START, END = 1e-7, 10.0
 SMOOTH_F = 0.05  # torch-lr-finder's default; lrlab's smooth = 1 - SMOOTH_F
@@ -75,19 +76,11 @@ def sgd(model: torch.nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
 
+SETTINGS = FindLRSettings(start=START, end=END, mode="exp", smooth=1.0 - SMOOTH_F, diverge=DIVERGE)
+
+
 def run_lrlab(model: torch.nn.Module, loader: Any, steps: int) -> FindLRResult:
-    return find_lr(
-        model,
-        sgd(model),
-        CE,
-        loader,
-        start=START,
-        end=END,
-        steps=steps,
-        mode="exp",
-        smooth=1.0 - SMOOTH_F,
-        diverge=DIVERGE,
-    )
+    return find_lr(model, sgd(model), CE, loader, SETTINGS, steps=steps)
 
 
 def run_torch_lr_finder(model: torch.nn.Module, loader: Any, steps: int) -> LRFinder:

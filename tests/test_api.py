@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -22,9 +23,35 @@ def test_all_lists_exactly_the_public_names(module: object) -> None:
         for name, value in vars(module).items()
         if not name.startswith("_")
         and getattr(value, "__module__", "").startswith("lrlab")
-        and not isinstance(value, type(lrlab))
+        and not isinstance(value, types.ModuleType)
     }
     assert public <= exported | {"annotations"}
+
+
+def test_names_load_lazily_and_stay_visible() -> None:
+    assert set(lrlab.__all__) <= set(dir(lrlab))
+    assert {"schedules", "spec"} <= set(dir(lrlab))
+    from lrlab import PlateauState, SpecError, summarize, to_steps
+
+    assert PlateauState is lrlab.schedules._base.PlateauState
+    assert (SpecError, summarize, to_steps) == (
+        lrlab.spec.SpecError,
+        lrlab.schedules.summarize,
+        lrlab.schedules.durations.to_steps,
+    )
+    assert lrlab.plateau is lrlab.families()["plateau"]  # the family, not its module
+    with pytest.raises(AttributeError, match="module 'lrlab' has no attribute 'nope'"):
+        _ = lrlab.nope  # type: ignore[attr-defined]
+
+
+def test_import_lrlab_loads_no_numpy_until_a_name_is_used() -> None:
+    code = (
+        "import sys, lrlab, lrlab.cli; before = 'numpy' in sys.modules; "
+        "import lrlab.plateau; from lrlab import plateau; "
+        "print(before, plateau is lrlab.plateau, type(lrlab.plateau).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "ABCMeta"]
 
 
 def test_every_family_is_exported_under_its_own_name() -> None:

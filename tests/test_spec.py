@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrlab
@@ -223,10 +227,120 @@ def test_fuzz_parse_raises_only_spec_errors(text: str) -> None:
             "ｃｏｓｉｎｅ(init=0.1, steps=0)",  # noqa: RUF001 - full-width letters on purpose
             "column 24: cosine: steps must be a positive int, got 0",
         ),
-        ("cosine(\ninit=0.1,\nsteps=0)", "column 25: cosine: steps must be a positive int, got 0"),
+        (
+            "cosine(\ninit=0.1,\nsteps=0)",
+            "line 3, column 7: cosine: steps must be a positive int, got 0",
+        ),
     ],
 )
 def test_hostile_and_torch_named_specs(spec: str, message: str) -> None:
     with pytest.raises(SpecError) as info:
         parse(spec)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("spec", "message", "pointer"),
+    [
+        (
+            "cosine(init=0.1,\n  steps=10 10)",
+            "line 2, column 9: not a valid spec: invalid syntax. Perhaps you forgot a comma?",
+            "  steps=10 10)\n        ^",
+        ),
+        (
+            "  \n cosine(init=0.1, steps=)",
+            "line 2, column 25: not a valid spec: invalid syntax",
+            " cosine(init=0.1, steps=)\n                        ^",
+        ),
+        ("cosine", "column 1: 'cosine' needs its parameters: cosine(init=..., steps=...)", None),
+        (
+            "join",
+            "column 1: 'join' needs its parameters: join(phases=..., at=...)",
+            None,
+        ),
+        (
+            "StepLR(lr=0.1, step_size=3, gamma=cosine)",
+            "column 35: 'cosine' needs its parameters: cosine(init=..., steps=...)",
+            None,
+        ),
+        (
+            "cosine(init=0.1 // 2, steps=3)",
+            "column 13: the operator '//' is not allowed in a spec; "
+            "arithmetic on numbers may use + - * / ** only",
+            None,
+        ),
+        (
+            "cosine(init=not 0, steps=3)",
+            "column 13: the operator 'not' is not allowed in a spec; "
+            "arithmetic on numbers may use + - * / ** only",
+            None,
+        ),
+        (
+            "warmup(" * 33 + "constant(value=1)" + ", steps=1)" * 33,
+            "column 225: schedules nested more than 32 deep",
+            None,
+        ),
+    ],
+)
+def test_positions_and_messages_in_the_users_terms(
+    spec: str, message: str, pointer: str | None
+) -> None:
+    with pytest.raises(SpecError) as info:
+        parse(spec)
+    assert str(info.value) == message
+    if pointer is not None:
+        assert info.value.pointer() == pointer
+
+
+NAMES = st.sampled_from(
+    [*lrlab.spec.constructors(), "x", "os", "__import__", "eval", "lambda", "True", "None"]
+)
+KEYS = st.sampled_from(["init", "steps", "end", "lr", "step_size", "inner", "at", "phases", "x"])
+OPERATORS = st.sampled_from(["+", "-", "*", "/", "**", "%", "//", "@", "<<", "|", "and", "<"])
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    """Random Python expressions: the spec grammar and much that is outside it."""
+    leaves = st.one_of(
+        st.integers(-(10**30), 10**30).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.sampled_from(["'linear'", "'prefix'", "None", "True", "1j", "b'x'", "...", "x"]),
+        NAMES,
+    )
+
+    def grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        call = st.tuples(
+            NAMES, st.lists(inner, max_size=2), st.lists(st.tuples(KEYS, inner), max_size=4)
+        ).map(lambda c: f"{c[0]}({', '.join([*c[1], *(f'{k}={v}' for k, v in c[2])])})")
+        return st.one_of(
+            call,
+            st.lists(inner, max_size=4).map(lambda items: f"[{', '.join(items)}]"),
+            st.tuples(inner, OPERATORS, inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(st.sampled_from(["-", "+", "~", "not "]), inner).map("".join),
+            inner.map(lambda e: f"{e}.__class__"),
+            inner.map(lambda e: f"{e}[0]"),
+            inner.map(lambda e: f"(lambda: {e})()"),
+        )
+
+    return st.recursive(leaves, grow, max_leaves=30)
+
+
+def _outcome(text: str) -> lrlab.Schedule | SpecError:
+    try:
+        return parse(text)
+    except SpecError as error:
+        return error
+
+
+@settings(max_examples=300, deadline=2000)  # a generous bound per input: nothing may hang
+@given(st.one_of(_expressions(), st.text(max_size=200)))
+def test_fuzz_random_expressions_raise_only_spec_errors(text: str) -> None:
+    with tempfile.TemporaryDirectory() as where, contextlib.chdir(where):
+        outcome = _outcome(text)
+        assert os.listdir(where) == []  # reading a spec never writes
+    if isinstance(outcome, SpecError):
+        assert 1 <= outcome.line <= text.count("\n") + 1
+        assert outcome.column >= 1
+    else:
+        assert parse(format(outcome)) == outcome
+        assert lrlab.from_dict(outcome.to_dict()) == outcome

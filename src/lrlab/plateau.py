@@ -11,20 +11,23 @@ improvement, so it counts as a bad epoch; ``inf`` in ``mode='min'`` (``-inf`` in
 ``'max'``) is never an improvement either; ``-inf`` in ``mode='min'`` is an improvement
 once and then nothing can improve on it, so the lr is reduced every ``patience + 1``
 steps down to ``min_lr``.
+
+`PlateauState` is defined with the `Schedule` base (every schedule has a state) and
+re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, SupportsFloat, final
+from typing import ClassVar, Literal, final
 
 import numpy as np
 
 from lrlab.schedules._base import (
-    JSON,
     FloatArray,
+    PlateauState,
     Schedule,
     check_choice,
     check_float,
@@ -33,60 +36,7 @@ from lrlab.schedules._base import (
     set_field,
 )
 
-
-@final
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlateauState:
-    """Where a (possibly metric-driven) schedule stands: everything needed to resume.
-
-    ``step`` is the number of scheduler steps taken; ``lr`` the plateau phase's current
-    learning rate; ``best``, ``num_bad_epochs`` and ``cooldown_counter`` mean what they
-    mean in torch's ``ReduceLROnPlateau``.
-
-    >>> import lrlab
-    >>> state = lrlab.PlateauState(step=3, lr=0.01, best=0.25)
-    >>> lrlab.PlateauState.from_dict(state.to_dict()) == state
-    True
-    """
-
-    step: int = 0
-    lr: float
-    best: float
-    num_bad_epochs: int = 0
-    cooldown_counter: int = 0
-
-    def to_dict(self) -> dict[str, JSON]:
-        """A JSON-safe dict; non-finite floats become the strings 'inf', '-inf', 'nan'."""
-        return {
-            "step": self.step,
-            "lr": self.lr,
-            "best": self.best if math.isfinite(self.best) else str(self.best),
-            "num_bad_epochs": self.num_bad_epochs,
-            "cooldown_counter": self.cooldown_counter,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PlateauState:
-        """Read `to_dict` output back."""
-        name = "PlateauState"
-        missing = {"step", "lr", "best", "num_bad_epochs", "cooldown_counter"} - set(data)
-        if missing:
-            raise ValueError(f"{name}: missing {', '.join(sorted(missing))} in {dict(data)!r}")
-        try:
-            if isinstance(data["best"], bool):
-                raise TypeError
-            best = float(data["best"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: best must be a number, got {data['best']!r}") from None
-        return cls(
-            step=check_int(name, "step", data["step"], minimum=0),
-            lr=check_lr(name, "lr", data["lr"]),
-            best=best,
-            num_bad_epochs=check_int(name, "num_bad_epochs", data["num_bad_epochs"], minimum=0),
-            cooldown_counter=check_int(
-                name, "cooldown_counter", data["cooldown_counter"], minimum=0
-            ),
-        )
+__all__ = ["PlateauState", "plateau"]
 
 
 @final
@@ -186,6 +136,9 @@ class plateau(Schedule):
         new_lr = max(lr * self.factor, self.min_lr)
         return new_lr if lr - new_lr > self.eps else lr
 
+    def _observe(self, state: PlateauState, metric: float) -> PlateauState:
+        return self.observe(state, metric)
+
     def observe(self, state: PlateauState, metric: float) -> PlateauState:
         """The state after seeing ``metric`` (torch's ``ReduceLROnPlateau.step`` logic).
 
@@ -205,25 +158,3 @@ class plateau(Schedule):
     def lr(self, state: PlateauState) -> float:
         """The learning rate kept in ``state`` (a bare plateau is nothing else)."""
         return state.lr
-
-
-def advance(schedule: Schedule, state: PlateauState, metric: SupportsFloat | None) -> PlateauState:
-    """One scheduler step of ``schedule`` from ``state`` (see `Schedule.update`)."""
-    if metric is not None:
-        try:
-            if isinstance(metric, str | bytes | bool):
-                raise TypeError
-            value = float(metric)
-        except (TypeError, ValueError):
-            raise TypeError(f"update: metric must be a number, got {metric!r}") from None
-        if schedule._driven_at(state.step):
-            node = next(schedule._plateaus())
-            assert isinstance(node, plateau)
-            state = node.observe(state, value)
-    return PlateauState(
-        step=state.step + 1,
-        lr=state.lr,
-        best=state.best,
-        num_bad_epochs=state.num_bad_epochs,
-        cooldown_counter=state.cooldown_counter,
-    )

@@ -30,9 +30,48 @@ Curve: TypeAlias = "Schedule | str | npt.ArrayLike"
 """A schedule, a spec string, or recorded learning rates (one per step)."""
 
 FORMATS = ("png", "svg", "pdf")
-_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+)
+"""The one palette of every lrlab figure: curve ``i`` is drawn in ``PALETTE[i % 10]``."""
 MAX_POINTS = 200_000
 """Most steps of one curve that are drawn (the rest are sampled)."""
+
+
+def color(i: int) -> str:
+    """The palette's colour for curve ``i`` (it repeats after ten).
+
+    >>> color(0), color(10)
+    ('#1f77b4', '#1f77b4')
+    """
+    return PALETTE[i % len(PALETTE)]
+
+
+def check_figure_path(path: str | Path, *, owner: str = "plot") -> str:
+    """The figure format of ``path`` (png, svg or pdf, from its extension), or ValueError.
+
+    >>> check_figure_path("lr.SVG")
+    'svg'
+    >>> check_figure_path("lr.jpg")
+    Traceback (most recent call last):
+    ...
+    ValueError: plot: cannot tell the format of 'lr.jpg': use .png, .svg or .pdf
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"{owner}: cannot tell the format of {str(path)!r}: use .png, .svg or .pdf"
+        )
+    return suffix
 
 
 class Drawn(NamedTuple):
@@ -126,11 +165,7 @@ def plot_lr(
         if steps_per_epoch is None
         else check_int("plot_lr", "steps_per_epoch", steps_per_epoch)
     )
-    suffix = None
-    if save is not None:
-        suffix = Path(save).suffix.lower().lstrip(".")
-        if suffix not in FORMATS:
-            raise ValueError(f"plot_lr: save must end in .png, .svg or .pdf, got {str(save)!r}")
+    suffix = None if save is None else check_figure_path(save, owner="plot_lr")
     import matplotlib as mpl
 
     if ax is None:
@@ -143,14 +178,14 @@ def plot_lr(
     with mpl.rc_context({"axes.spines.top": False, "axes.spines.right": False}):
         scale = 1.0 if per is None else 1.0 / per
         for i, curve in enumerate(data):
-            color = _COLORS[i % len(_COLORS)]
+            shade = color(i)
             values = curve.values
             if log:  # a log axis cannot show 0: leave those steps out
                 values = np.where(values > 0, values, np.nan)
             ax.plot(
                 curve.steps * scale,
                 values,
-                color=color,
+                color=shade,
                 lw=1.8,
                 label=curve.label,
                 drawstyle="steps-post",  # the lr of step t holds for that whole step
@@ -160,7 +195,7 @@ def plot_lr(
                     curve.mark_steps * scale,
                     curve.mark_values,
                     "o",
-                    color=color,
+                    color=shade,
                     ms=3.5,
                     label=f"_marks {i}",
                 )
@@ -263,3 +298,321 @@ def terminal_plot(
     for k, curve in enumerate(data):
         lines.append(f"[{k + 1}] {curve.label}")
     return "\n".join(lines)
+
+
+def find_lr_figure(
+    lrs: npt.ArrayLike,
+    losses: npt.ArrayLike,
+    smoothed: npt.ArrayLike,
+    suggestions: Mapping[str, float | None],
+    *,
+    title: str,
+    ax: Axes | None = None,
+    save: str | Path | None = None,
+) -> Figure:
+    """Draw a range test: loss and smoothed loss against the lr (log x axis), and marks.
+
+    ``suggestions`` maps a method's name to its lr (None: not drawn, but its colour is
+    kept, so a method has the same colour in every figure). ``save``: also write the
+    figure (PNG, SVG or PDF, by the file's extension). Without points the axes say so.
+
+    >>> import lrlab.plot
+    >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    >>> fig = lrlab.plot.find_lr_figure(
+    ...     lrs, [2.0, 1.5, 0.8, 0.6, 3.0], [2.0, 1.7, 1.2, 0.9, 1.8],
+    ...     {"steepest": 1e-2, "valley": None}, title="LR range test",
+    ... )
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['loss', 'smoothed loss', 'steepest: 0.01']
+    """
+    x = np.asarray(lrs, dtype=np.float64)
+    raw = np.asarray(losses, dtype=np.float64)
+    y = np.asarray(smoothed, dtype=np.float64)
+    if not x.ndim == raw.ndim == y.ndim == 1 or not x.size == raw.size == y.size:
+        raise ValueError(
+            "find_lr_figure: lrs, losses and smoothed must be 1-d and of one length, got "
+            f"shapes {x.shape}, {raw.shape} and {y.shape}"
+        )
+    suffix = None if save is None else check_figure_path(save, owner="find_lr_figure")
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(8, 5), layout="constrained")
+        ax = figure.add_subplot()
+    else:
+        figure = ax.figure  # type: ignore[assignment]
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.set_title(title, loc="left", fontsize=9)
+    if x.size:
+        ax.plot(x, raw, color=color(0), alpha=0.3, lw=1.0, label="loss")
+        ax.plot(x, y, color=color(0), lw=1.8, label="smoothed loss")
+        ax.set_xscale("log")
+        for i, (name, lr) in enumerate(suggestions.items()):
+            if lr is None:
+                continue
+            at = np.interp(np.log10(lr), np.log10(x), y)
+            ax.plot([lr], [at], "o", ms=7, color=color(i + 1), label=f"{name}: {lr:.3g}", zorder=3)
+        low, high = float(y.min()), float(y[0])
+        if high > low:  # keep the diverging tail from squashing the curve
+            ax.set_ylim(low - 0.1 * (high - low), high + 0.5 * (high - low))
+        ax.legend(frameon=False, fontsize=9)
+    else:
+        ax.text(0.5, 0.5, "no finite loss", ha="center", va="center", transform=ax.transAxes)
+    ax.grid(True, which="major", linestyle=":", linewidth=0.8, alpha=0.7)
+    if save is not None:
+        figure.savefig(save, format=suffix)
+    return figure
+
+
+# --- the lab report's figures ------------------------------------------------------------
+
+LEADER_COLOR = "#8f8f8f"
+"""The leader's colour in `versus_leader`: dashed grey under the schedule of every panel."""
+
+_LEADER: dict[str, Any] = {"color": LEADER_COLOR, "lw": 1.1, "ls": (0, (3, 1.5))}
+
+REPORT_METRICS = (
+    ("train_loss", "train loss", True),
+    ("val_loss", "validation loss", True),
+    ("val_accuracy", "validation accuracy", False),
+)
+"""`versus_leader`'s metric columns: ``(metric, title, log scale)``."""
+
+
+class Trace(NamedTuple):
+    """One schedule's curves for `versus_leader`: its lr by epoch, its metrics by seed."""
+
+    name: str
+    lr_epochs: npt.ArrayLike
+    lr_values: npt.ArrayLike
+    metrics: Mapping[str, npt.ArrayLike]
+    """Per metric, an array (seeds x epochs: epoch ``k`` ends at x = ``k + 1``)."""
+
+
+def svg_text(figure: Figure) -> str:
+    """The figure as SVG markup to inline in HTML (its text stays text: smaller, faster).
+
+    >>> from matplotlib.figure import Figure
+    >>> svg_text(Figure(figsize=(1, 1))).startswith("<svg")
+    True
+    """
+    import io
+
+    from matplotlib import rc_context
+
+    buffer = io.StringIO()
+    with rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _text(name: str) -> str:
+    """A name as matplotlib shows it verbatim (a ``$`` starts no math text)."""
+    return name.replace("$", r"\$")
+
+
+def _xy(owner: str, name: str, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[Any, Any]:
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    if xs.ndim != 1 or xs.shape != ys.shape:
+        raise ValueError(
+            f"{owner}: the epochs and values of {name!r} must be 1-d and of one length, "
+            f"got shapes {xs.shape} and {ys.shape}"
+        )
+    return xs, ys
+
+
+def lr_grid(
+    curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], *, columns: int = 5
+) -> Figure:
+    """Small multiples: each ``(name, epochs, lrs)`` curve in a panel of its own, in order.
+
+    Curve ``i`` is drawn in `color` ``(i)``; ``columns`` panels a row at most.
+
+    >>> fig = lr_grid([("flat", [0, 1, 2], [0.1, 0.1, 0.1]), ("step", [0, 1, 2], [0.1, 0.1, 0.01])])
+    >>> [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    ['flat', 'step']
+    """
+    if not curves:
+        raise ValueError("lr_grid: nothing to draw, got no curves")
+    columns = min(check_int("lr_grid", "columns", columns), len(curves))
+    data = [(name, *_xy("lr_grid", name, x, y)) for name, x, y in curves]
+    from matplotlib.figure import Figure
+
+    lines = -(-len(data) // columns)
+    figure = Figure(figsize=(2.6 * columns, 0.5 + 1.7 * lines))
+    figure.subplots_adjust(
+        left=0.06,
+        right=0.99,
+        bottom=0.3 / (0.5 + 1.7 * lines),
+        top=1 - 0.25 / (0.5 + 1.7 * lines),
+        wspace=0.3,
+        hspace=0.45,
+    )
+    axes = figure.subplots(lines, columns, squeeze=False, sharex=True)
+    for i, (ax, (name, x, y)) in enumerate(zip(axes.flat, data, strict=False)):
+        ax.plot(x, y, color=color(i), linewidth=1.2, drawstyle="steps-post")
+        ax.set_title(_text(name), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(data) :]:
+        ax.set_visible(False)
+    figure.supxlabel("epoch", fontsize=9)
+    figure.supylabel("learning rate", fontsize=9)
+    return figure
+
+
+def versus_leader(
+    traces: Sequence[Trace],
+    leader: int | None,
+    *,
+    metrics: Sequence[tuple[str, str, bool]] = REPORT_METRICS,
+) -> Figure:
+    """One row per schedule, each against the leader: its lr, then each metric by epoch.
+
+    Schedule ``i`` is drawn in `color` ``(i)``: the lr, and per metric the mean over
+    seeds with a min-max band. Every panel also draws the leader (``traces[leader]``,
+    mean only) in `LEADER_COLOR` underneath. Each column shares its y axis, so the rows
+    compare at a glance; a loss column is drawn on a log axis (non-positive values are
+    left out). Readable with ten schedules and more: nothing overlaps but a schedule and
+    the leader.
+
+    >>> a = Trace("a", [0, 2], [0.1, 0.1], {"val_loss": [[0.5, 0.3], [0.6, 0.2]]})
+    >>> b = Trace("b", [0, 2], [0.2, 0.2], {"val_loss": [[0.4, 0.25], [0.5, 0.3]]})
+    >>> fig = versus_leader([a, b], leader=1, metrics=[("val_loss", "validation loss", True)])
+    >>> [ax.get_title(loc="left") for ax in fig.axes[::2]]
+    ['a', 'b (leader)']
+    """
+    if not traces:
+        raise ValueError("versus_leader: nothing to draw, got no traces")
+    if leader is not None:
+        leader = check_int("versus_leader", "leader", leader, minimum=0, maximum=len(traces) - 1)
+    lrs = [_xy("versus_leader", t.name, t.lr_epochs, t.lr_values) for t in traces]
+    columns = [_metric_arrays(t, metrics) for t in traces]
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    height = 0.75 + 1.45 * len(traces)
+    style: dict[Any, Any] = {
+        "xtick.labelsize": 7,
+        "ytick.labelsize": 7,
+        "axes.titley": 1.0,  # a fixed title place: no costly layout pass per panel
+        "axes.titlepad": 3,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+    }
+    with mpl.rc_context(style):
+        figure = Figure(figsize=(2.7 * (1 + len(metrics)), height))
+        figure.subplots_adjust(
+            left=0.05, right=0.99, bottom=0.4 / height, top=1 - 0.6 / height, hspace=0.5
+        )
+        grid = figure.subplots(
+            len(traces), 1 + len(metrics), squeeze=False, sharex=True, sharey="col"
+        )
+    _scale(grid, lrs, columns, metrics)
+    for i, (trace, axes) in enumerate(zip(traces, grid, strict=True)):
+        title = _text(trace.name) + (" (leader)" if i == leader else "")
+        axes[0].set_title(title, loc="left", fontsize=9, color=color(i), fontweight="bold")
+        if leader is not None:
+            axes[0].plot(*lrs[leader], drawstyle="steps-post", label="_leader", **_LEADER)
+        axes[0].plot(*lrs[i], color=color(i), lw=1.3, drawstyle="steps-post")
+        for ax, (key, name, log) in zip(axes[1:], metrics, strict=True):
+            ax.set_title(name, loc="right", fontsize=8, color="#555")
+            if leader is not None and key in columns[leader]:
+                lead = columns[leader][key]
+                ax.plot(_epochs(lead), _shown(lead.mean(axis=0), log), label="_leader", **_LEADER)
+            if key in columns[i]:
+                _band(ax, columns[i][key], color(i), log)
+    note = (
+        "no leader: no schedule finished on every seed"
+        if leader is None
+        else f"dashed grey: the leader, {_text(traces[leader].name)}"
+    )
+    figure.suptitle(
+        f"first column: learning rate; {note}; lines: mean over seeds, bands: min to max",
+        x=0.05,
+        y=1 - 0.15 / height,
+        ha="left",
+        fontsize=9,
+    )
+    figure.supxlabel("epoch", fontsize=9)
+    return figure
+
+
+def _band(ax: Axes, data: Any, shade: str, log: bool) -> None:
+    """The mean over seeds as a line, and (two seeds or more) the min-max band."""
+    x = _epochs(data)
+    if data.shape[0] > 1:
+        low, high = _shown(data.min(axis=0), log), _shown(data.max(axis=0), log)
+        ax.fill_between(x, low, high, color=shade, alpha=0.18, lw=0)
+    ax.plot(x, _shown(data.mean(axis=0), log), color=shade, lw=1.3)
+
+
+def _scale(
+    grid: Any,
+    lrs: list[tuple[Any, Any]],
+    columns: list[dict[str, Any]],
+    metrics: Sequence[tuple[str, str, bool]],
+) -> None:
+    """Fixed limits per (shared) column, set before drawing (no autoscaling 40 panels).
+
+    The lr from 0; a loss on a log axis where it has positive values; an accuracy
+    zoomed past the first quarter of the epochs.
+    """
+    from matplotlib.ticker import MaxNLocator, NullLocator
+
+    epochs = [d.shape[1] for c in columns for d in c.values()]
+    ends = [float(x[-1]) for x, _ in lrs if x.size]
+    grid[0, 0].set_xlim(0, max([*epochs, *ends], default=1) or 1)
+    grid[0, 0].xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    top = _finite(np.concatenate([y for _, y in lrs]))
+    grid[0, 0].set_ylim(0, 1.05 * float(top.max()) if top.size and top.max() > 0 else 1)
+    for j, (key, _, log) in enumerate(metrics, start=1):
+        shown = [c[key] for c in columns if key in c]
+        if log:
+            values = _finite(np.concatenate([d.ravel() for d in shown] or [np.zeros(0)]))
+            values = values[values > 0]
+            if values.size:
+                grid[0, j].set_yscale("log")
+                grid[0, j].yaxis.set_minor_locator(NullLocator())
+                grid[0, j].set_ylim(float(values.min()) / 1.25, float(values.max()) * 1.25)
+            continue
+        late = np.concatenate([d[:, d.shape[1] // 4 :].ravel() for d in shown] or [np.zeros(0)])
+        values = _finite(late)
+        if values.size:
+            low, high = float(values.min()), float(values.max())
+            pad = 0.08 * (high - low) or 0.05 * abs(high) or 0.05
+            grid[0, j].set_ylim(low - pad, high + pad)
+    for ax in grid.flat:
+        ax.set_autoscale_on(False)
+
+
+def _finite(values: Any) -> Any:
+    return values[np.isfinite(values)]
+
+
+def _metric_arrays(trace: Trace, metrics: Sequence[tuple[str, str, bool]]) -> dict[str, Any]:
+    out = {}
+    for key, _, _ in metrics:
+        if key not in trace.metrics:
+            continue
+        data = np.asarray(trace.metrics[key], dtype=np.float64)
+        if data.ndim != 2 or 0 in data.shape:
+            raise ValueError(
+                f"versus_leader: {key} of {trace.name!r} must be a non-empty array of "
+                f"seeds x epochs, got shape {data.shape}"
+            )
+        out[key] = data
+    return out
+
+
+def _epochs(data: Any) -> Any:
+    return np.arange(1, data.shape[1] + 1, dtype=np.float64)
+
+
+def _shown(values: Any, log: bool) -> Any:
+    """``values`` with what a log axis cannot show (non-positive) left out."""
+    return np.where(values > 0, values, np.nan) if log else values

@@ -34,6 +34,7 @@ from typing import Any
 
 from lrlab.schedules import Schedule, families
 from lrlab.schedules import torch_names as _torch_names
+from lrlab.schedules._base import MAX_DEPTH
 
 MAX_LENGTH = 20_000
 """The longest spec accepted (a guard against pathological input)."""
@@ -48,17 +49,39 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 
 
 class SpecError(ValueError):
-    """A spec that cannot be read: says where (1-based column), what and how to fix it."""
+    """A spec that cannot be read: says where, what and how to fix it.
 
-    def __init__(self, message: str, *, spec: str, column: int) -> None:
-        super().__init__(f"column {column}: {message}")
+    ``line`` and ``column`` are 1-based; the message starts ``column C:`` for a spec
+    of one line and ``line L, column C:`` for a longer one.
+
+    >>> import lrlab
+    >>> error = SpecError("oops", spec="cosine(\\n  steps=)", line=2, column=9)
+    >>> str(error)
+    'line 2, column 9: oops'
+    >>> print(error.pointer())
+      steps=)
+            ^
+    """
+
+    def __init__(self, message: str, *, spec: str, column: int, line: int = 1) -> None:
+        where = f"column {column}" if line == 1 else f"line {line}, column {column}"
+        super().__init__(f"{where}: {message}")
         self.message = message
         self.spec = spec
+        self.line = line
         self.column = column
 
     def pointer(self) -> str:
-        """The spec with a caret under the column, for multi-line displays."""
-        return f"{self.spec}\n{' ' * (self.column - 1)}^"
+        """The spec's line ``line`` with a caret under the column."""
+        lines = self.spec.splitlines() or [""]
+        text = lines[min(self.line, len(lines)) - 1]
+        return f"{text}\n{' ' * (self.column - 1)}^"
+
+
+def _at(spec: str, index: int) -> tuple[int, int]:
+    """The 1-based (line, column) of character ``index`` (0-based) of ``spec``."""
+    before = spec[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
 def constructors() -> dict[str, Callable[..., Schedule]]:
@@ -116,8 +139,13 @@ def parse(spec: str) -> Schedule:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
-        column = offset + (error.offset or 1)
-        raise SpecError(f"not a valid spec: {error.msg}", spec=spec, column=column) from None
+        lines = text.splitlines(keepends=True)
+        row = min(max(error.lineno or 1, 1), max(len(lines), 1))
+        index = offset + sum(len(line) for line in lines[: row - 1]) + (error.offset or 1) - 1
+        line, column = _at(spec, min(index, len(spec)))
+        raise SpecError(
+            f"not a valid spec: {error.msg}", spec=spec, line=line, column=column
+        ) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise SpecError(f"not a valid spec: {error}", spec=spec, column=1) from None
     reader = _Reader(spec, offset, text)
@@ -144,6 +172,7 @@ class _Reader:
         self.offset = offset
         self.lines = text.splitlines(keepends=True)
         self.names = constructors()
+        self.depth = 0
 
     def error(self, node: ast.AST, message: str) -> SpecError:
         """A `SpecError` at ``node``: its column counts characters from the spec's start."""
@@ -151,7 +180,8 @@ class _Reader:
         byte = getattr(node, "col_offset", 0)  # ast counts UTF-8 bytes within the line
         before = sum(len(text) for text in self.lines[: line - 1])
         within = len(self.lines[line - 1].encode()[:byte].decode(errors="ignore"))
-        return SpecError(message, spec=self.spec, column=self.offset + before + within + 1)
+        row, column = _at(self.spec, self.offset + before + within)
+        return SpecError(message, spec=self.spec, line=row, column=column)
 
     def value(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
@@ -167,7 +197,18 @@ class _Reader:
             return self.arithmetic(node)
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.BinOp | ast.UnaryOp):
+            symbol = _OPERATORS.get(type(node.op), type(node.op).__name__)
+            raise self.error(
+                node,
+                f"the operator {symbol!r} is not allowed in a spec; "
+                "arithmetic on numbers may use + - * / ** only",
+            )
         if isinstance(node, ast.Name):
+            if node.id in self.names:
+                needed = [p for p in parameters(node.id) if p not in _optional(node.id)]
+                call = f"{node.id}({', '.join(f'{p}=...' for p in needed)})"
+                raise self.error(node, f"{node.id!r} needs its parameters: {call}")
             hint = self.closest(node.id)
             raise self.error(node, f"unknown name {node.id!r}{hint}; names are not values here")
         raise self.error(
@@ -218,6 +259,15 @@ class _Reader:
             if not hint:
                 hint = "; run `lrlab list` for the schedules"
             raise self.error(node, f"unknown schedule {name!r}{hint}")
+        if self.depth >= MAX_DEPTH:
+            raise self.error(node, f"schedules nested more than {MAX_DEPTH} deep")
+        self.depth += 1
+        try:
+            return self.build(node, name, target)
+        finally:
+            self.depth -= 1
+
+    def build(self, node: ast.Call, name: str, target: Callable[..., Schedule]) -> Schedule:
         allowed = parameters(name)
         positional = getattr(target, "_positional", None)
         if len(node.args) > (1 if positional else 0):
@@ -257,6 +307,33 @@ class _Reader:
                 if keyword.arg == match.group(1):
                     return keyword.value
         return node
+
+
+_OPERATORS: dict[type[ast.AST], str] = {
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+    ast.Not: "not",
+    ast.Invert: "~",
+}
+
+
+def _optional(name: str) -> set[str]:
+    """The parameters of a spec constructor that have defaults."""
+    target = constructors()[name]
+    if isinstance(target, type) and dataclasses.is_dataclass(target):
+        return {
+            f.name
+            for f in dataclasses.fields(target)
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        }
+    empty = inspect.Parameter.empty
+    return {p.name for p in inspect.signature(target).parameters.values() if p.default is not empty}
 
 
 def _describe(node: ast.AST) -> str:

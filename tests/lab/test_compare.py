@@ -1,4 +1,4 @@
-"""Experiments, `lrlab compare/runs/report`, the ranking's statistics and the HTML report."""
+"""Experiments and `lrlab compare/runs/report` end to end (the ranking: test_ranking.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from scipy.stats import ttest_rel
 
 from lrlab.cli import main
 from lrlab.lab.experiment import Experiment, ScheduleEntry, default_schedules
-from lrlab.lab.report import paired_p_value, summarise
+from lrlab.lab.report import summarise
 from lrlab.lab.store import FILENAME, Store
 from lrlab.lab.train import train
 
@@ -161,29 +156,29 @@ def test_compare_runs_ranks_reports_then_reuses_the_store(
     assert stdout.splitlines()[0].split()[:3] == ["#", "schedule", "final"]
     assert "ranks first" in stdout
     assert stdout.rstrip().endswith(f"report: {Path(out) / 'report.html'}")
-    store = Store(out, create=False)
-    runs = store.runs()
-    assert [r["status"] for r in runs] == ["finished"] * 4
-    rows = store.db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
-    assert rows == 8
-    # the stored numbers are the trainer's numbers
-    experiment = Experiment.from_mapping(store.experiments()[0]["config"])
-    config = experiment.configs(lr=0.1)[3]
-    assert [e.val_loss for e in store.epochs(config.run_id)] == [
-        e.val_loss for e in train(config).epochs
-    ]
-    store.close()
+    with Store(out, read_only=True) as store:
+        runs = store.runs()
+        assert [r.status for r in runs] == ["finished"] * 4
+        assert store.epochs_done() == 8
+        # the stored numbers are the trainer's numbers
+        experiment = Experiment.from_mapping(store.experiments()[0].config)
+        config = experiment.configs(lr=0.1)[3]
+        assert [e.metrics for e in store.epochs(config.run_id)] == [
+            e.metrics for e in train(config).epochs
+        ]
 
     code, again, _ = run(capsys, "compare", *SMALL, *TWO, "--out", out)
     assert code == 0
     assert again == stdout  # nothing re-trained: the same table from the same rows
-    assert Store(out).db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] == 8
+    with Store(out, read_only=True) as store:
+        assert store.epochs_done() == 8
 
     code, listing, _ = run(capsys, "runs", out)
     assert code == 0
     lines = listing.splitlines()
     assert lines[0].split() == [
         "id",
+        "experiment",
         "schedule",
         "seed",
         "status",
@@ -194,7 +189,7 @@ def test_compare_runs_ranks_reports_then_reuses_the_store(
         "time",
         "s",
     ]
-    assert sorted(line.split()[1] for line in lines[1:]) == ["constant", "constant", "cos", "cos"]
+    assert sorted(line.split()[2] for line in lines[1:]) == ["constant", "constant", "cos", "cos"]
     assert all("finished" in line and "2/2" in line for line in lines[1:])
 
     (Path(out) / "report.html").unlink()
@@ -229,7 +224,7 @@ def test_a_diverging_schedule_is_reported_and_the_others_complete(
     )
     assert code == 0
     summary = summarise(out)
-    verdicts = {row.schedule: row.verdict for row in summary.rows}
+    verdicts = {row.schedule: row.verdict_text for row in summary.rows}
     assert verdicts["boom"] == "diverged (2/2 seeds)"
     assert summary.rows[-1].schedule == "boom"
     assert summary.rows[0].complete
@@ -248,38 +243,6 @@ def test_the_report_is_self_contained(capsys: pytest.CaptureFixture[str], tmp_pa
         assert needle in page
     for name in ("lr.svg", "curves.svg"):
         assert (out / name).read_text().startswith("<svg")
-
-
-# --- statistics ----------------------------------------------------------------------------
-
-
-@given(
-    st.lists(
-        st.tuples(st.floats(0, 1), st.floats(0, 1)),
-        min_size=2,
-        max_size=8,
-    )
-)
-def test_paired_p_value_is_scipys_paired_t_test(pairs: list[tuple[float, float]]) -> None:
-    a = [x for x, _ in pairs]
-    b = [y for _, y in pairs]
-    diff = np.subtract(a, b)
-    got = paired_p_value(a, b)
-    if not diff.any():
-        assert got == 1.0
-    elif got is None:  # the same gap on every pair, up to rounding
-        assert np.std(diff) <= 1e-9 * np.abs(diff).max()
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # scipy: nearly identical data
-            expected = float(ttest_rel(a, b).pvalue)
-        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
-
-
-def test_paired_p_value_edges() -> None:
-    assert paired_p_value([0.5], [0.4]) is None
-    assert paired_p_value([0.5, 0.6], [0.4, 0.5]) is None  # the same gap twice
-    assert paired_p_value([0.5, 0.6], [0.5, 0.6]) == 1.0
 
 
 # --- interruption --------------------------------------------------------------------------
@@ -316,18 +279,19 @@ def test_sigkill_compare_then_rerun_loses_and_repeats_nothing(tmp_path: Path) ->
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    store = Store(out)
-    partial = store.db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
+    with Store(out, read_only=True) as store:
+        partial = store.epochs_done()
     assert 5 <= partial < 24
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    runs = store.runs()
-    assert [r["status"] for r in runs] == ["finished", "finished"]
-    assert [r["epochs_done"] for r in runs] == [12, 12]
-    experiment = Experiment.from_mapping(store.experiments()[0]["config"])
-    for config in experiment.configs():
-        got = store.epochs(config.run_id)
-        assert [e.epoch for e in got] == list(range(12))
-        assert [e.val_loss for e in got] == [e.val_loss for e in train(config).epochs]
+    with Store(out, read_only=True) as store:
+        runs = store.runs()
+        assert [r.status for r in runs] == ["finished", "finished"]
+        assert [r.epochs_done for r in runs] == [12, 12]
+        experiment = Experiment.from_mapping(store.experiments()[0].config)
+        for config in experiment.configs():
+            got = store.epochs(config.run_id)
+            assert [e.epoch for e in got] == list(range(12))
+            assert [e.metrics for e in got] == [e.metrics for e in train(config).epochs]
 
 
 # --- find-lr and --lr auto -----------------------------------------------------------------
@@ -336,8 +300,8 @@ def test_sigkill_compare_then_rerun_loses_and_repeats_nothing(tmp_path: Path) ->
 def test_find_lr_cli_json_is_the_api_result(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    from lrlab.lab.config import TrainConfig
     from lrlab.lab.find_lr import find_lr_for
-    from lrlab.lab.train import TrainConfig
 
     plot = tmp_path / "lr.png"
     code, out, err = run(capsys, "find-lr", "--steps", "40", "--json", "-o", str(plot))
@@ -381,7 +345,8 @@ def test_compare_lr_auto_uses_and_records_the_range_test(
     argv = ["compare", *SMALL, *TWO, "--model", "mlp-bn", "--lr", "auto", "--out", out]
     code, _, err = run(capsys, *argv)
     assert code == 0
-    experiment = Experiment.from_mapping(Store(out).experiments()[0]["config"])
+    with Store(out, read_only=True) as store:
+        experiment = Experiment.from_mapping(store.experiments()[0].config)
     assert experiment.lr == "auto"
     suggestion = find_lr_for(experiment.config(experiment.schedules[0], 0, lr=1.0)).suggestion
     assert suggestion is not None
@@ -390,11 +355,13 @@ def test_compare_lr_auto_uses_and_records_the_range_test(
     assert summary.lr == suggestion
     assert summary.lr_source.startswith("auto: steepest")
     assert {c.lr for c in experiment.configs(lr=suggestion)} == {suggestion}
-    assert all(r["config"]["lr"] == suggestion for r in Store(out).runs())
+    with Store(out, read_only=True) as store:
+        assert all(r.config["lr"] == suggestion for r in store.runs())
     assert f"{suggestion:g} (auto: steepest" in (Path(out) / "report.html").read_text()
     # the second run reuses the stored range test and every finished run
     assert run(capsys, *argv)[0] == 0
-    assert len(Store(out).runs()) == 4
+    with Store(out, read_only=True) as store:
+        assert len(store.runs()) == 4
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "examples").glob("*.toml")))
@@ -473,28 +440,31 @@ def test_odd_names_two_seeds_and_times(capsys: pytest.CaptureFixture[str], tmp_p
     assert "Not tested (fewer than 3 seeds)" in stdout
     page = (Path(out) / "report.html").read_text()
     assert "$x$" in page
-    store = Store(out)
-    for row in store.runs():
-        epochs = store.epochs(row["id"])
-        assert row["seconds"] == pytest.approx(sum(e.seconds for e in epochs))
+    with Store(out, read_only=True) as store:
+        for row in store.runs():
+            epochs = store.epochs(row.id)
+            assert row.seconds == pytest.approx(sum(e.seconds for e in epochs))
 
 
 def test_a_finite_blow_up_is_divergence() -> None:
-    from lrlab.lab.train import TrainConfig
+    from lrlab.lab.config import TrainConfig
 
     result = train(TrainConfig(model="mlp-bn", epochs=2, schedule="constant(value=1e4)"))
     assert result.status == "diverged"
 
 
 def test_one_compare_per_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    import fcntl
+    from filelock import FileLock
 
     from lrlab.lab.compare import LOCK
 
     tmp_path.mkdir(exist_ok=True)
-    with open(tmp_path / LOCK, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with FileLock(tmp_path / LOCK):
         code, _, err = run(capsys, "compare", *SMALL, *TWO, "--out", str(tmp_path))
+        # the lock is checked first: before the (bad) data is even looked at
+        bad = run(capsys, "compare", *SMALL, "--dataset", "nothing.npz", "--out", str(tmp_path))
     assert code == 2
     assert "another 'lrlab compare' is running in" in err
+    assert bad[0] == 2
+    assert "another 'lrlab compare' is running in" in bad[2]
     assert run(capsys, "compare", *SMALL, *TWO, "--out", str(tmp_path))[0] == 0

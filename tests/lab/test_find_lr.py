@@ -1,11 +1,17 @@
-"""The LR range test: exact restore, validation, cycling, NaN, lr sequences, suggestions."""
+"""The LR range test: exact restore, validation, cycling, NaN, the lr sweep, the lab adapter.
+
+The suggestion methods are tested in test_suggest.py, the minibatches in test_batches.py.
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -14,16 +20,12 @@ import numpy as np
 import pytest
 import torch
 
-from lrlab.lab.find_lr import (
-    METHODS,
-    FindLRResult,
-    Suggestion,
-    find_lr,
-    find_lr_for,
-    lr_sequence,
-    suggest,
-)
-from lrlab.lab.train import RunResult, TrainConfig, train
+from lrlab.cli import build_parser, main
+from lrlab.lab.config import TrainConfig
+from lrlab.lab.find_lr import FindLRResult, find_lr, find_lr_for
+from lrlab.lab.suggest import METHODS, Suggestion
+from lrlab.lab.sweep import FindLRSettings, lr_sequence, sweep
+from lrlab.lab.train import RunResult, train
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 CE = torch.nn.functional.cross_entropy
@@ -207,6 +209,8 @@ def test_restores_even_when_the_loss_function_raises() -> None:
         ({"diverge": 0.5}, "find_lr: diverge must be > 1, got 0.5"),
         ({"mode": "cos"}, "find_lr: mode must be one of 'exp', 'linear', got 'cos'"),
         ({"accumulation": 0}, "find_lr: accumulation must be a positive int, got 0"),
+        ({"end": 1e200}, r"find_lr: end must be at most 1e\+10, got 1e\+200"),
+        ({"start": 1e-320}, "find_lr: start must be at least 1e-300, got 1e-320"),
     ],
 )
 def test_bad_arguments_name_the_parameter_and_value(kwargs: dict[str, Any], message: str) -> None:
@@ -249,7 +253,112 @@ def test_wrong_types_are_type_errors() -> None:
         find_lr("model", optimizer, CE, _data())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"find_lr: optimizer must be a torch\.optim\.Optimizer"):
         find_lr(model, None, CE, _data())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^find_lr: unknown setting 'stpes'; the settings are "):
+        find_lr(model, optimizer, CE, _data(), stpes=20)  # type: ignore[call-arg]
     assert optimizer.param_groups[0]["lr"] == 0.1
+
+
+# --- the settings ---------------------------------------------------------------------
+
+
+def test_settings_hold_the_defaults_and_keywords_change_them() -> None:
+    assert FindLRSettings() == FindLRSettings(
+        start=1e-7, end=10.0, steps=100, mode="exp", smooth=0.98, diverge=4.0, accumulation=1
+    )
+    model, batches = _model(), _data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    base = FindLRSettings(steps=20, smooth=0.5)
+    given = find_lr(model, opt, _constant_loss, batches, base)
+    assert given.settings is base
+    assert len(given.lrs) == 20
+    changed = find_lr(model, opt, _constant_loss, batches, base, steps=12, mode="linear")
+    assert changed.settings == FindLRSettings(steps=12, smooth=0.5, mode="linear")
+    assert list(changed.lrs) == changed.settings.lrs()
+    assert changed.settings.schedule()(11) == 10.0
+    with pytest.raises(ValueError, match=r"^find_lr: steps must be an int >= 10, got 9$"):
+        find_lr(model, opt, _constant_loss, batches, base, steps=9)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        base.steps = 30  # type: ignore[misc]
+
+
+def test_the_cli_takes_its_defaults_and_choices_from_the_settings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = build_parser().parse_args(["find-lr"])
+    defaults = FindLRSettings()
+    for f in dataclasses.fields(FindLRSettings):
+        assert getattr(args, f.name) == getattr(defaults, f.name), f.name
+    assert main(["find-lr", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in [
+        "--start START first lr (default 1e-07)",
+        "--end END last lr (default 10)",
+        "--steps STEPS optimizer steps (default 100)",
+        "--smooth SMOOTH loss smoothing in [0, 1) (default 0.98)",
+        "--diverge DIVERGE stop at this x best loss (default 4)",
+        "--accumulation ACCUMULATION batches per step (default 1)",
+        "--mode {exp,linear} how the lr rises (default exp)",
+    ]:
+        assert shown in text
+
+
+def test_importing_the_settings_loads_neither_numpy_nor_torch() -> None:
+    code = (
+        "import sys, lrlab.lab.sweep as s; s.FindLRSettings.steps; "
+        "print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+# --- a sweep over hundreds of decades -------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_the_sweep_never_overflows_and_ends_exactly(mode: str) -> None:
+    for start, end, steps in [(1e-300, 1e10, 1000), (1e-200, 1e10, 10), (1e-7, 10.0, 100)]:
+        lrs = np.asarray(lr_sequence(start, end, steps, mode))
+        assert np.all(np.isfinite(lrs))
+        assert lrs[0] == start
+        assert lrs[-1] == end
+        assert np.all(np.diff(lrs) > 0)
+        if mode == "exp":  # evenly spaced in log10, to the last few bits
+            exact = np.linspace(math.log10(start), math.log10(end), steps)
+            np.testing.assert_allclose(np.log10(lrs), exact, rtol=1e-13, atol=1e-12)
+    assert sweep(1e-7, 10.0, 100, mode)(10**6) == 10.0  # past the end it holds end
+    with pytest.raises(ValueError, match=r"^sweep: steps must be an int >= 2, got 1$"):
+        sweep(1e-7, 10.0, 1, mode)
+
+
+def test_a_sweep_over_210_decades_gives_json_with_finite_numbers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["find-lr", "--start", "1e-200", "--end", "1e10", "--steps", "10", "--json"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    data = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    assert data["lrs"][0] == 1e-200
+    assert all(math.isfinite(v) for v in data["lrs"] + data["losses"] + data["smoothed"])
+    assert main(["find-lr", "--start", "1e-200", "--end", "1e200", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "lrlab: error: find_lr: end must be at most 1e+10, got 1e+200\n"
+
+
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_the_sweep_matches_torch_lr_finder(mode: str) -> None:
+    lr_finder = pytest.importorskip("torch_lr_finder.lr_finder")
+    start, end, steps = 1e-7, 10.0, 100
+    kind = lr_finder.ExponentialLR if mode == "exp" else lr_finder.LinearLR
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=start)
+    scheduler = kind(optimizer, end_lr=end, num_iter=steps)
+    theirs = []
+    for i in range(steps):
+        scheduler.last_epoch = i
+        theirs.append(scheduler.get_lr()[0])
+    np.testing.assert_allclose(lr_sequence(start, end, steps, mode), theirs, rtol=2e-15, atol=0)
 
 
 # --- the loader -----------------------------------------------------------------------
@@ -378,17 +487,20 @@ def test_every_param_group_gets_the_exact_lr_of_each_step(mode: Literal["exp", "
     result = find_lr(
         model, optimizer, loss_fn, _data(), start=start, end=end, steps=steps, mode=mode
     )
-    if mode == "exp":
-        expected = [start * (end / start) ** (i / (steps - 1)) for i in range(steps)]
-    else:
-        expected = [start + (end - start) * i / (steps - 1) for i in range(steps)]
-    assert list(result.lrs) == expected == lr_sequence(start, end, steps, mode)
+    expected = lr_sequence(start, end, steps, mode)
+    assert list(result.lrs) == expected
     assert seen == [[lr, lr] for lr in expected]
+    assert (result.lrs[0], result.lrs[-1]) == (start, end)  # both ends exactly
+    if mode == "exp":  # today's formula and torch-lr-finder's, to the last bits
+        formula = [start * (end / start) ** (i / (steps - 1)) for i in range(steps)]
+    else:
+        formula = [start + (end - start) * i / (steps - 1) for i in range(steps)]
+    np.testing.assert_allclose(result.lrs, formula, rtol=2e-15, atol=0)
     assert not result.stopped_early
     assert result.reason == "ran all 37 steps"
-    assert math.isclose(result.lrs[-1], end, rel_tol=1e-12)
     assert [g["lr"] for g in optimizer.param_groups] == [1e-3, 3e-4]
-    assert result.settings == {
+    assert result.settings == FindLRSettings(start=start, end=end, steps=steps, mode=mode)
+    assert result.to_dict()["settings"] == {
         "start": start,
         "end": end,
         "steps": steps,
@@ -458,60 +570,6 @@ def test_smoothing_is_a_bias_corrected_moving_average() -> None:
     assert smooth.smoothed[0] == smooth.losses[0]
 
 
-# --- suggestions ----------------------------------------------------------------------
-
-
-def _curve() -> tuple[np.ndarray, np.ndarray]:
-    """A textbook range-test curve: flat, a smooth fall, a minimum, a blow-up."""
-    lrs = np.logspace(-6, 1, 71)
-    x = np.log10(lrs)
-    loss = 2.3 - 2.0 / (1 + np.exp(-(x + 2.5) * 3)) + np.where(x > -0.5, (x + 0.5) ** 2 * 4, 0)
-    return lrs, loss
-
-
-def test_the_suggestions_on_a_textbook_curve() -> None:
-    lrs, loss = _curve()
-    found = suggest(lrs, loss)
-    assert list(found) == list(METHODS)
-    steepest = found["steepest"]
-    assert steepest.index is not None
-    assert steepest.lr == pytest.approx(10**-2.5)
-    assert "falls fastest" in steepest.reason
-    low = int(np.argmin(loss))
-    assert found["minimum/10"].index == low
-    assert found["minimum/10"].lr == pytest.approx(lrs[low] / 10)
-    valley = found["valley"]
-    assert valley.index is not None
-    assert valley.lr is not None
-    assert 0 < valley.index < low
-    # two thirds down the descent: between the steepest point and the minimum
-    assert steepest.lr is not None
-    assert steepest.lr < valley.lr < lrs[low]
-
-
-def test_no_suggestion_when_the_loss_never_falls() -> None:
-    lrs = np.logspace(-5, 0, 30)
-    found = suggest(lrs, np.linspace(1.0, 3.0, 30))
-    assert {m: s.lr for m, s in found.items()} == dict.fromkeys(METHODS)
-    assert (
-        found["steepest"].reason
-        == "the smoothed loss never falls (away from the edges of the curve)"
-    )
-    assert found["minimum/10"].reason.startswith(
-        "the smoothed loss is lowest at the first lr (1e-05)"
-    )
-    assert found["valley"].reason == "the smoothed loss has no descent"
-
-
-def test_too_few_points_and_bad_curves() -> None:
-    found = suggest([1e-3, 1e-2, 1e-1], [1.0, 0.5, 0.2])
-    assert all(s.lr is None and "too few points (3)" in s.reason for s in found.values())
-    with pytest.raises(ValueError, match="suggest: lrs and smoothed must be 1-d and of one length"):
-        suggest([1e-3, 1e-2], [1.0])
-    with pytest.raises(ValueError, match="suggest: lrs must be finite and > 0 and smoothed finite"):
-        suggest(np.logspace(-3, 0, 6), [1.0, 0.9, np.nan, 0.5, 0.4, 0.3])
-
-
 # --- plot and to_dict -----------------------------------------------------------------
 
 
@@ -541,9 +599,11 @@ def test_plot_draws_the_curve_and_marks_each_suggestion(tmp_path: Path) -> None:
     axes = mine.add_subplot()
     assert result.plot(ax=axes) is mine
     with pytest.raises(
-        ValueError, match=r"plot: path must end in .png, .svg or .pdf, got '.*lr.txt'"
+        ValueError,
+        match=r"^find_lr_figure: cannot tell the format of '.*lr.txt': use .png, .svg or .pdf$",
     ):
         result.plot(path=tmp_path / "lr.txt")
+    assert not (tmp_path / "lr.txt").exists()
 
 
 def test_to_dict_is_json_safe_and_complete() -> None:
@@ -572,6 +632,35 @@ def test_find_lr_for_is_deterministic_and_leaves_the_global_random_state() -> No
     assert first == second
     assert find_lr_for(TrainConfig(dataset="digits", optimizer="adam", seed=4), steps=40) != first
     assert first.notes == ("the loader has 20 batches; cycled it for 40 steps",)
+
+
+def test_find_lr_for_draws_the_trainers_batches_and_builds_its_model() -> None:
+    from lrlab.lab.data import load
+    from lrlab.lab.models import build_for
+    from lrlab.lab.train import optimizer_for
+
+    config = TrainConfig(dataset="digits", model="mlp-bn", optimizer="sgd", seed=2)
+    found = find_lr_for(config, steps=30)
+    data = load("digits", seed=2)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    shuffle = torch.Generator().manual_seed(2)
+    batches = []
+    while len(batches) < 30:  # the trainer's draw: a new permutation each pass
+        order = torch.randperm(len(y), generator=shuffle)
+        batches += [(x[order[i : i + 64]], y[order[i : i + 64]]) for i in range(0, len(y), 64)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)  # as find_lr_for and train do
+    try:
+        torch.manual_seed(2)
+        model = build_for("mlp-bn", data)
+        by_hand = find_lr(model, optimizer_for(config, model), CE, batches[:30], steps=30)
+    finally:
+        torch.set_num_threads(threads)
+    assert (found.lrs, found.losses, found.smoothed) == (
+        by_hand.lrs,
+        by_hand.losses,
+        by_hand.smoothed,
+    )
 
 
 def _digits(lr: float) -> RunResult:
@@ -606,8 +695,8 @@ def test_the_suggestion_on_digits_trains_better_than_smaller_lrs() -> None:
         assert chosen.lr is not None
         assert 1e-4 <= chosen.lr <= 3.0
     runs = {factor: _digits(lr * factor) for factor in (1.0, 0.1, 0.01)}
-    accuracy = {f: run.epochs[-1].val_accuracy for f, run in runs.items()}
-    train_loss = {f: run.epochs[-1].train_loss for f, run in runs.items()}
+    accuracy = {f: run.epochs[-1]["val_accuracy"] for f, run in runs.items()}
+    train_loss = {f: run.epochs[-1]["train_loss"] for f, run in runs.items()}
     assert accuracy[1.0] >= accuracy[0.1] - 2 / 270
     assert accuracy[1.0] > accuracy[0.01] + 0.02
     assert accuracy[1.0] > 0.95

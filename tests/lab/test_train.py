@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from lrlab.lab import TrainConfig, build, load, train
-from lrlab.lab.train import Checkpoint, EpochMetrics, schedule_for
+from lrlab.lab.config import schedule_for
+from lrlab.lab.records import Epoch
+from lrlab.lab.train import Checkpoint
 
 
 def test_digits_split_is_deterministic_stratified_and_standardised() -> None:
@@ -88,7 +90,7 @@ def test_bad_config_names_key_and_value() -> None:
 def test_same_seed_same_numbers_and_the_schedule_is_followed() -> None:
     config = TrainConfig(epochs=3, schedule="StepLR(lr={lr}, step_size=1, gamma=0.5)")
     a, b = train(config), train(config)
-    assert a.epochs[-1].val_loss == b.epochs[-1].val_loss
+    assert a.epochs[-1]["val_loss"] == b.epochs[-1]["val_loss"]
     assert [e.lr for e in a.epochs] == [0.1, 0.05, 0.025]
     assert a.test_accuracy is not None
     assert a.test_accuracy > 0.8
@@ -101,12 +103,12 @@ def test_resume_from_a_checkpoint_equals_an_uninterrupted_run() -> None:
     full = train(config)
     saved: list[Checkpoint] = []
 
-    def keep(_: EpochMetrics, checkpoint: Checkpoint) -> None:
+    def keep(_: Epoch, checkpoint: Checkpoint) -> None:
         saved.append(checkpoint)
 
     train(TrainConfig(**{**config.to_dict(), "epochs": 4}), on_epoch=keep)
     resumed = train(config, resume=saved[1])
-    assert [e.val_loss for e in resumed.epochs] == [e.val_loss for e in full.epochs]
+    assert [e["val_loss"] for e in resumed.epochs] == [e["val_loss"] for e in full.epochs]
     assert resumed.test_accuracy == full.test_accuracy
     assert resumed.lrs == full.lrs
 
@@ -129,4 +131,4 @@ def test_plateau_after_warmup_per_batch() -> None:
     result = train(config)
     assert result.status == "finished"
     assert result.epochs[0].lr == pytest.approx(0.01)
-    assert all(math.isfinite(e.val_loss) for e in result.epochs)
+    assert all(math.isfinite(e["val_loss"]) for e in result.epochs)

@@ -12,51 +12,24 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
-PROG = "lrlab"
+from lrlab import __version__
+from lrlab.cli.usage import PROG, Parser, UsageError, WriteFailed
+from lrlab.cli.usage import positive_int as _positive_int
 
-
-class UsageError(Exception):
-    """Bad usage or input: exit code 2, the message on one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
-    if value > 2**52:
-        raise argparse.ArgumentTypeError(f"expected at most 2**52 steps, got {text!r}")
-    return value
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("lrlab")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
+__all__ = ["PROG", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="See, check, export and compare learning-rate schedules.",
         epilog="A SPEC is a schedule call such as 'cosine(init=0.1, steps=1000, end=1e-5)' "
         "or 'StepLR(lr=0.1, step_size=30, gamma=0.5)'; see 'lrlab list'.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
 
     commands.add_parser("list", help="every schedule with its parameters and defaults")
@@ -105,7 +78,7 @@ def _lr(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
-def _lab_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     compare = commands.add_parser(
         "compare",
         help="train a model under several schedules and seeds; store, rank and report",
@@ -155,18 +128,33 @@ def _lab_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     find.add_argument("--weight-decay", type=float, default=0.0)
     find.add_argument("--batch-size", type=_positive_int, default=64)
     find.add_argument("--seed", type=int, default=0)
-    find.add_argument("--start", type=float, default=1e-7, help="first lr (default 1e-7)")
-    find.add_argument("--end", type=float, default=10.0, help="last lr (default 10)")
-    find.add_argument("--steps", type=int, default=100, help="optimizer steps (default 100)")
-    find.add_argument("--mode", choices=("exp", "linear"), default="exp")
-    find.add_argument("--smooth", type=float, default=0.98, help="loss smoothing in [0, 1)")
-    find.add_argument("--diverge", type=float, default=4.0, help="stop at this x best loss")
-    find.add_argument("--accumulation", type=_positive_int, default=1, help="batches per step")
+    from lrlab.lab.sweep import MODES, FindLRSettings  # loads neither numpy nor torch
+
+    for name, kind, what in (  # the defaults live in FindLRSettings, once
+        ("start", float, "first lr"),
+        ("end", float, "last lr"),
+        ("steps", int, "optimizer steps"),
+        ("smooth", float, "loss smoothing in [0, 1)"),
+        ("diverge", float, "stop at this x best loss"),
+        ("accumulation", _positive_int, "batches per step"),
+    ):
+        default = getattr(FindLRSettings, name)
+        find.add_argument(
+            f"--{name}", type=kind, default=default, help=f"{what} (default %(default)g)"
+        )
+    find.add_argument(
+        "--mode",
+        choices=MODES,
+        default=FindLRSettings.mode,
+        help="how the lr rises (default %(default)s)",
+    )
     find.add_argument("-o", "--output", help="write the plot (.png, .svg or .pdf)")
     find.add_argument("--json", action="store_true", help="print the result as JSON")
 
     runs = commands.add_parser("runs", help="list the runs in an output directory")
     runs.add_argument("directory", metavar="DIR")
+    runs.add_argument("--experiment", help="only this experiment's runs (an id or its prefix)")
+    runs.add_argument("--json", action="store_true", help="print every run as one JSON document")
 
     report = commands.add_parser("report", help="write DIR/report.html from the store")
     report.add_argument("directory", metavar="DIR")
@@ -183,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
+    except WriteFailed as error:
+        print(f"{PROG}: failed: {error}", file=sys.stderr)
+        return 1
     except SystemExit as done:  # --help and --version print and exit 0 through argparse
         return int(done.code or 0)
     except KeyboardInterrupt:

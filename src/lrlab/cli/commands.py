@@ -6,21 +6,27 @@ import argparse
 import dataclasses
 import inspect
 import json
-import math
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from lrlab.cli import UsageError
-from lrlab.schedules import Schedule, families, torch_names
+from lrlab.cli.usage import (
+    PATH_SHORT,
+    UsageError,
+    abbreviate,
+    check_figure_path,
+    check_output_path,
+    output_error,
+)
+from lrlab.schedules import Schedule, families, summarize, torch_names
 from lrlab.spec import SpecError, parse
 
 CHUNK = 1 << 16
-DEFAULT_STEPS = 1000
+SHOWN_MARKS = 12
+"""Marks `show` prints (it says how many there are in all)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,11 +49,11 @@ def read_spec(text: str) -> Schedule:
     try:
         schedule = parse(text)
     except SpecError as error:
-        raise UsageError(f"{error} in {text!r}") from None
+        raise UsageError(f"{abbreviate(str(error), 200)} in {abbreviate(text)!r}") from None
     if schedule.metric_driven:
         raise UsageError(
-            f"{text!r} has a metric-driven plateau phase: its values depend on the "
-            "metric, so there is no curve to compute without one"
+            f"{abbreviate(text)!r} has a metric-driven plateau phase: its values depend on "
+            "the metric, so there is no curve to compute without one"
         )
     return schedule
 
@@ -89,67 +95,34 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def natural_length(schedule: Schedule) -> int | None:
-    """How many steps a schedule naturally lasts, when it says (``steps`` and phases)."""
-    from lrlab.schedules import join, warmup
-
-    if isinstance(schedule, join):
-        last = natural_length(schedule.phases[-1])
-        return None if last is None else schedule.at[-1] + last if schedule.at else last
-    if isinstance(schedule, warmup):
-        inner = natural_length(schedule.inner)
-        if inner is None:
-            return None
-        return schedule.steps + inner if schedule.mode == "prefix" else max(schedule.steps, inner)
-    steps = getattr(schedule, "steps", None)
-    if isinstance(steps, int):
-        return steps
-    lengths = [natural_length(child) for child in schedule._children()]
-    if not lengths or None in lengths:
-        return None
-    return max(n for n in lengths if n is not None)
-
-
 def cmd_show(args: argparse.Namespace) -> int:
-    """Canonical form and summary numbers, computed in chunks (any number of steps)."""
+    """Canonical form and summary numbers (`lrlab.schedules.summarize`), printed."""
     schedule = read_spec(args.spec)
-    steps = args.steps or natural_length(schedule) or DEFAULT_STEPS
-    if steps > 2**52:
-        raise UsageError(f"{args.spec!r} lasts {steps} steps; give --steps (at most 2**52)")
-    low, high = (math.inf, 0), (-math.inf, 0)
-    total = 0.0
-    first = last = 0.0
-    for rows, lrs in _chunks(schedule, steps, 1):
-        if rows.start == 0:
-            first = float(lrs[0])
-        last = float(lrs[-1])
-        total += float(lrs.sum())
-        i, j = int(lrs.argmin()), int(lrs.argmax())
-        low = min(low, (float(lrs[i]), rows.start + i))
-        high = max(high, (float(lrs[j]), -(rows.start + j)))
-    marks = schedule.marks(steps)
-    shown = ", ".join(f"{m:g}" for m in marks[:12]) + (", ..." if len(marks) > 12 else "")
-    rows_out = [
-        ("spec", repr(schedule)),
-        ("steps", f"{steps} (t = 0 .. {steps - 1})"),
-        ("first", f"{first:.6g}"),
-        ("last", f"{last:.6g}"),
-        ("min", f"{low[0]:.6g} at t = {low[1]}"),
-        ("max", f"{high[0]:.6g} at t = {-high[1]}"),
-        ("mean", f"{total / steps:.6g}"),
-        ("marks", f"{shown or 'none'}"),
+    steps = args.steps or schedule.length
+    if steps is not None and steps > 2**52:
+        raise UsageError(
+            f"{abbreviate(args.spec)!r} lasts {steps} steps; give --steps (at most 2**52)"
+        )
+    summary = summarize(schedule, steps)
+    approx = "" if summary.exact else "≈ "
+    shown = ", ".join(f"{m:g}" for m in summary.marks[:SHOWN_MARKS])
+    if summary.mark_count > SHOWN_MARKS:
+        shown += f", ... ({summary.mark_count} in all)"
+    rows = [
+        ("spec", summary.spec),
+        ("steps", f"{summary.steps} (t = 0 .. {summary.steps - 1})"),
+        ("first", f"{summary.first:.6g}"),
+        ("last", f"{summary.last:.6g}"),
+        ("min", f"{approx}{summary.min:.6g} at t = {summary.argmin}"),
+        ("max", f"{approx}{summary.max:.6g} at t = {summary.argmax}"),
+        ("mean", f"{approx}{summary.mean:.6g}"),
+        ("marks", shown or "none"),
     ]
-    for key, value in rows_out:
+    if not summary.exact:
+        rows.append(("note", "≈: from sampled steps (both ends, the marks, evenly spread)"))
+    for key, value in rows:
         print(f"{key:<6} {value}")
     return 0
-
-
-def check_figure_path(path: str) -> None:
-    """A figure file must end in .png, .svg or .pdf (matplotlib picks the format by it)."""
-    from lrlab.plot import FORMATS
-
-    if Path(path).suffix.lower().lstrip(".") not in FORMATS:
-        raise UsageError(f"cannot tell the format of {path!r}: use .png, .svg or .pdf")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -157,7 +130,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from lrlab import plot
 
     schedules = [read_spec(text) for text in args.specs]
-    if args.output and not args.terminal:
+    if args.output is not None and not args.terminal:
         check_figure_path(args.output)
         try:
             plot.plot_lr(
@@ -169,25 +142,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
                 save=args.output,
             )
         except OSError as error:
-            raise UsageError(f"cannot write {args.output!r}: {error.strerror or error}") from None
+            raise output_error(args.output, error) from None
         print(f"wrote {args.output}")
         return 0
     data = plot.curves(schedules, args.steps)
     print(plot.terminal_plot(data, log=args.log, color=sys.stdout.isatty()))
     return 0
-
-
-@contextmanager
-def _output(path: str | None, binary: bool) -> Iterator[IO[Any]]:
-    if path is None:
-        yield sys.stdout.buffer if binary else sys.stdout
-        return
-    try:
-        handle = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
-    except OSError as error:
-        raise UsageError(f"cannot write {path!r}: {error.strerror or error}") from None
-    with handle:
-        yield handle
 
 
 def _step_chunks(steps: int, every: int) -> Iterator[range]:
@@ -209,37 +169,53 @@ def _write_joined(out: IO[str], pieces: Iterator[str]) -> None:
 def cmd_values(args: argparse.Namespace) -> int:
     """Stream the learning rates in chunks: memory stays constant for any --steps."""
     schedule = read_spec(args.spec)
+    if args.output is not None:
+        check_output_path(args.output)
     fmt = args.format
     if fmt is None:
         suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else "csv"
         if suffix not in ("csv", "json", "npy"):
             raise UsageError(
-                f"cannot tell the format of {args.output!r}: give --format csv|json|npy"
+                f"cannot tell the format of {abbreviate(args.output, PATH_SHORT)!r}: "
+                "give --format csv|json|npy"
             )
         fmt = suffix
-    count = len(range(0, args.steps, args.every))
-    with _output(args.output, binary=fmt == "npy") as out:
-        if fmt == "npy":
-            header = {"descr": "<f8", "fortran_order": False, "shape": (count,)}
-            np.lib.format.write_array_header_1_0(out, header)
-            for _, lrs in _chunks(schedule, args.steps, args.every):
-                out.write(lrs.astype("<f8").tobytes())
-        elif fmt == "csv":
-            out.write("step,lr\n")
-            for rows, lrs in _chunks(schedule, args.steps, args.every):
-                out.write("".join(f"{t},{v!r}\n" for t, v in zip(rows, lrs.tolist(), strict=True)))
-        else:
-            out.write(f'{{"spec": {json.dumps(repr(schedule))}, "every": {args.every}, "step": [')
-            _write_joined(
-                out, (", ".join(map(str, rows)) for rows in _step_chunks(args.steps, args.every))
-            )
-            out.write('], "lr": [')
-            _write_joined(
-                out,
-                (
-                    ", ".join(map(repr, lrs.tolist()))
-                    for _, lrs in _chunks(schedule, args.steps, args.every)
-                ),
-            )
-            out.write("]}\n")
+    if args.output is None:
+        _write_values(sys.stdout.buffer if fmt == "npy" else sys.stdout, schedule, args, fmt)
+        return 0
+    try:
+        with open(
+            args.output, "wb" if fmt == "npy" else "w", encoding=None if fmt == "npy" else "utf-8"
+        ) as out:
+            _write_values(out, schedule, args, fmt)
+    except OSError as error:
+        raise output_error(args.output, error) from None
     return 0
+
+
+def _write_values(out: IO[Any], schedule: Schedule, args: argparse.Namespace, fmt: str) -> None:
+    """The values in ``fmt``; every value is finite (schedules promise it), so JSON is valid."""
+    if fmt == "npy":
+        count = len(range(0, args.steps, args.every))
+        header = {"descr": "<f8", "fortran_order": False, "shape": (count,)}
+        np.lib.format.write_array_header_1_0(out, header)
+        for _, lrs in _chunks(schedule, args.steps, args.every):
+            out.write(lrs.astype("<f8").tobytes())
+    elif fmt == "csv":
+        out.write("step,lr\n")
+        for rows, lrs in _chunks(schedule, args.steps, args.every):
+            out.write("".join(f"{t},{v!r}\n" for t, v in zip(rows, lrs.tolist(), strict=True)))
+    else:
+        out.write(f'{{"spec": {json.dumps(repr(schedule))}, "every": {args.every}, "step": [')
+        _write_joined(
+            out, (", ".join(map(str, rows)) for rows in _step_chunks(args.steps, args.every))
+        )
+        out.write('], "lr": [')
+        _write_joined(
+            out,
+            (
+                ", ".join(map(repr, lrs.tolist()))
+                for _, lrs in _chunks(schedule, args.steps, args.every)
+            ),
+        )
+        out.write("]}\n")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lrlab.cli import UsageError
-from lrlab.cli.commands import check_figure_path
+from lrlab.cli.usage import UsageError, check_figure_path
 from lrlab.lab.experiment import Experiment, entries_from, read_toml
 from lrlab.lab.store import Store, StoreError
 
@@ -63,35 +63,43 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
         raise UsageError(str(error)) from None
 
 
+def output_directory(text: str) -> Path:
+    """``--out``: a directory that exists or can be made (not '', not a file)."""
+    if not text.strip():
+        raise UsageError("--out must name a directory, got ''")
+    path = Path(text)
+    for place in (path, *path.parents):
+        if place.exists() and not place.is_dir():
+            raise UsageError(f"--out {text!r}: {str(place)!r} is not a directory")
+    return path
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the experiment, print the ranking and the report's path."""
-    from lrlab.lab.compare import check, compare
-    from lrlab.lab.report import ranking_text
+    from lrlab.lab.compare import ExperimentError, NoSuggestion, compare
+    from lrlab.lab.ranking import ranking_text
     from lrlab.lab.runner import InProcess, ProcessPool
 
+    out = output_directory(args.out)
     experiment = experiment_from(args)
-    try:
-        check(experiment)
-    except (ValueError, TypeError, OSError, ImportError) as error:
-        raise UsageError(str(error)) from None
-    lr = None
-    if experiment.lr == "auto":
-        from lrlab.lab.compare import auto_lr
-
-        try:
-            lr = auto_lr(experiment, args.out)
-        except ValueError as error:
-            print(f"lrlab: failed: {error}", file=sys.stderr)
-            return 1
-        print(f"lr {lr[0]:.4g}: {lr[1]}", file=sys.stderr)
     executor = ProcessPool(args.jobs) if args.jobs > 1 else InProcess()
-    with _progress(quiet=args.quiet) as progress:
-        done = compare(experiment, args.out, executor=executor, progress=progress, lr=lr)
+    try:
+        with _progress(quiet=args.quiet) as progress:
+            done = compare(experiment, out, executor=executor, progress=progress, log=_say)
+    except ExperimentError as error:
+        raise UsageError(str(error)) from None
+    except NoSuggestion as error:
+        print(f"lrlab: failed: {error}", file=sys.stderr)
+        return 1
     print(ranking_text(done.summary))
     print(f"\nreport: {done.report}")
     for failure in done.failed:
-        print(f"{failure['id']}: {failure['error']}", file=sys.stderr)
+        print(f"{failure.id}: {failure.error}", file=sys.stderr)
     return 1 if done.failed else 0
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 @contextmanager
@@ -122,35 +130,15 @@ def _progress(*, quiet: bool) -> Iterator[Any]:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Every run in the store: schedule, seed, status, epochs and accuracy."""
-    store = Store(args.directory, create=False)
-    try:
-        names: dict[str, tuple[str, int]] = {}
-        for experiment in reversed(store.experiments()):
-            for schedule, seed, run_id in store.members(experiment["id"]):
-                names[run_id] = (schedule, seed)
-        rows = [["id", "schedule", "seed", "status", "epochs", "val acc %", "time s"]]
-        for run in store.runs():
-            schedule, seed = names.get(
-                run["id"], (run["config"]["schedule"], run["config"]["seed"])
-            )
-            epochs = store.epochs(run["id"])
-            status = run["status"]
-            if status == "diverged":
-                status += f" at step {run['diverged_at']}"
-            rows.append(
-                [
-                    run["id"],
-                    schedule,
-                    str(seed),
-                    status,
-                    f"{run['epochs_done']}/{run['config']['epochs']}",
-                    f"{100 * epochs[-1].val_accuracy:.2f}" if epochs else "-",
-                    f"{run['seconds']:.1f}" if run["seconds"] is not None else "-",
-                ]
-            )
-    finally:
-        store.close()
+    """Every run in the store (or one experiment's): a table, or one JSON document."""
+    from lrlab.lab.listing import run_views, runs_document, runs_table
+
+    with Store(args.directory, read_only=True) as store:
+        views = run_views(store, args.experiment)
+    if args.json:
+        print(json.dumps(runs_document(views), indent=1))
+        return 0
+    rows = runs_table(views)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -159,12 +147,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """(Re)write the HTML report from the store alone."""
-    from lrlab.lab.report import ranking_text, summarise, write_summary
+    from lrlab.lab.ranking import ranking_text
+    from lrlab.lab.report import summarise, write_summary
 
     if not Path(args.directory).is_dir():
         raise UsageError(f"no such directory: {args.directory!r}")
     summary = summarise(args.directory, args.experiment)
-    path = write_summary(summary)
+    try:
+        path = write_summary(summary)
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the report in {args.directory!r}: {error.strerror or error}"
+        ) from None
     print(ranking_text(summary))
     print(f"\nreport: {path}")
     return 0
@@ -172,10 +166,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_find_lr(args: argparse.Namespace) -> int:
     """Run the range test for a lab config; print the suggestions (or JSON), draw the plot."""
-    import json
-
+    from lrlab.lab.config import TrainConfig
     from lrlab.lab.find_lr import find_lr_for
-    from lrlab.lab.train import TrainConfig
+    from lrlab.lab.sweep import FindLRSettings
 
     if args.output is not None:
         check_figure_path(args.output)
@@ -189,8 +182,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             seed=args.seed,
         )
-        result = find_lr_for(
-            config,
+        settings = FindLRSettings(
             start=args.start,
             end=args.end,
             steps=args.steps,
@@ -199,6 +191,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
             diverge=args.diverge,
             accumulation=args.accumulation,
         )
+        result = find_lr_for(config, settings)
     except (ValueError, TypeError, OSError) as error:
         raise UsageError(str(error)) from None
     if args.output is not None:
@@ -207,7 +200,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
         except OSError as error:
             raise UsageError(f"cannot write {args.output!r}: {error.strerror or error}") from None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
+        print(json.dumps(result.to_dict(), indent=1, allow_nan=False))
         return 0
     print(
         f"range test: {config.model} on {config.dataset}, {config.optimizer}, "

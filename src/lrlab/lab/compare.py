@@ -15,29 +15,39 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import platform
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
+from filelock import FileLock, Timeout
+
+from lrlab.lab.config import batches_per_epoch
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.experiment import Experiment
-from lrlab.lab.models import build_for
+from lrlab.lab.models import check_model
+from lrlab.lab.records import ExperimentRecord, Member, stable_id
 from lrlab.lab.report import Summary, summarise, write_summary
-from lrlab.lab.runner import Executor, InProcess, run_all
+from lrlab.lab.runner import Executor, InProcess, RunEnd, run_all
 from lrlab.lab.store import Store, StoreError
-from lrlab.lab.train import batches_per_epoch
 
 LOCK = ".lrlab.lock"
 Progress = Callable[[str, int, int], None]
 """``progress(kind, done, total)`` with kind ``'runs'`` or ``'epochs'``."""
+Log = Callable[[str], None]
+"""Where `compare` says what it decided before training (e.g. the lr ``--lr auto`` chose)."""
+
+
+class ExperimentError(ValueError):
+    """The experiment cannot run as given (data, model, schedules): nothing was trained."""
+
+
+class NoSuggestion(RuntimeError):
+    """``lr = 'auto'``, and the range test suggests no lr (the work failed, not the input)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,12 @@ class Done:
 
     summary: Summary
     report: Path
-    outcomes: list[dict[str, Any]]
+    outcomes: list[RunEnd]
 
     @property
-    def failed(self) -> list[dict[str, Any]]:
+    def failed(self) -> list[RunEnd]:
         """Runs that failed with an error (not divergence, which is a result)."""
-        return [o for o in self.outcomes if o["status"] == "failed"]
+        return [o for o in self.outcomes if o.status == "failed"]
 
 
 def versions() -> dict[str, str]:
@@ -70,8 +80,14 @@ def _installed(name: str) -> str:
 def check(experiment: Experiment) -> Dataset:
     """Everything that can fail before training: data, model and each schedule's spec."""
     data = load(experiment.dataset, seed=experiment.seeds[0])
-    build_for(experiment.model, data)
-    experiment.check_schedules(batches_per_epoch(len(data.y_train), experiment.batch_size))
+    rows = len(data.y_train)
+    if experiment.batch_size > rows:
+        raise ValueError(
+            f"compare: batch_size {experiment.batch_size} is larger than the training split "
+            f"of dataset {experiment.dataset!r} ({rows} rows); use a batch_size of at most {rows}"
+        )
+    check_model(experiment.model, data, experiment.batch_size, seed=experiment.seeds[0])
+    experiment.check_schedules(batches_per_epoch(rows, experiment.batch_size))
     return data
 
 
@@ -81,36 +97,53 @@ def compare(
     *,
     executor: Executor | None = None,
     progress: Progress | None = None,
-    lr: tuple[float, str] | None = None,
+    log: Log | None = None,
 ) -> Done:
     """Run ``experiment`` into ``directory`` (skipping finished runs) and write the report.
 
-    With ``experiment.lr == 'auto'`` the lr comes from `auto_lr` (or from ``lr``, given
-    as ``(value, how it was chosen)``).
+    In order: take the directory's lock (`StoreError` if another compare holds it),
+    `check` the experiment (`ExperimentError`), choose the lr (`auto_lr` when it is
+    ``'auto'``; `NoSuggestion` when the range test has none), then train and report.
     """
-    check(experiment)
-    if lr is None:
-        lr = (
-            auto_lr(experiment, directory)
-            if experiment.lr == "auto"
-            else (float(experiment.lr), "given")
-        )
-    with _exclusive(Path(directory)):
+    with exclusive(Path(directory)):
+        try:
+            check(experiment)
+        except (ValueError, TypeError, OSError, ImportError) as error:
+            raise ExperimentError(str(error)) from None
+        if experiment.lr == "auto":
+            lr = auto_lr(experiment, directory)
+            if log is not None:
+                log(f"lr {lr[0]:.4g}: {lr[1]}")
+        else:
+            lr = (float(experiment.lr), "given")
         return _run(experiment, directory, executor=executor, progress=progress, lr=lr)
 
 
 @contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    """One `compare` per directory at a time (a second would train the same runs twice)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / LOCK, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreError(
-                f"another 'lrlab compare' is running in {str(directory)!r}; wait for it"
-            ) from None
+def exclusive(directory: Path) -> Iterator[None]:
+    """One `compare` per directory at a time (a second would train the same runs twice).
+
+    A directory made here and left with nothing but the lock (the experiment was refused)
+    is removed again: a refused compare leaves no trace.
+    """
+    made = not directory.exists()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(directory / LOCK)
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreError(
+            f"another 'lrlab compare' is running in {str(directory)!r}; wait for it"
+        ) from None
+    except OSError as error:
+        raise StoreError(f"cannot write in {str(directory)!r}: {error.strerror or error}") from None
+    try:
         yield
+    finally:
+        lock.release()
+        if made and [p.name for p in directory.iterdir()] == [LOCK]:
+            (directory / LOCK).unlink()
+            directory.rmdir()
 
 
 def _run(
@@ -122,15 +155,28 @@ def _run(
     lr: tuple[float, str],
 ) -> Done:
     value, source = lr
-    configs = experiment.configs(lr=value)
-    store = Store(directory)
-    try:
-        store.add_experiment(experiment, lr=value, lr_source=source, versions=versions())
-        start_epochs = sum(len(store.epochs(c.run_id)) for c in configs)
-    finally:
-        store.close()
+    runs = experiment.runs(lr=value)
+    configs = [config for _, _, config in runs]
+    now = time.time()
+    record = ExperimentRecord(
+        id=experiment.id,
+        name=experiment.name,
+        config=experiment.to_dict(),
+        lr=value,
+        lr_source=source,
+        versions=versions(),
+        created=now,
+        updated=now,
+    )
+    members = [
+        (Member(experiment=experiment.id, schedule=e.name, seed=seed, run=c.run_id), c.to_dict())
+        for e, seed, c in runs
+    ]
+    with Store(directory) as store:
+        store.add_experiment(record, members)
+        start_epochs = sum(r.epochs_done for r in store.runs([c.run_id for c in configs]))
     total_epochs = len(configs) * experiment.epochs
-    outcomes: list[dict[str, Any]] = []
+    outcomes: list[RunEnd] = []
     watcher = _EpochWatcher(directory, progress, start_epochs, total_epochs)
     watcher.start()
     try:
@@ -150,25 +196,22 @@ def auto_lr(experiment: Experiment, directory: str | Path) -> tuple[float, str]:
     """The range test's suggestion for the experiment's model and optimizer, and how.
 
     Runs `find_lr_for` once (first seed, default sweep) and keeps the result in the
-    store, so a re-run uses the same lr. Raises ValueError when there is no suggestion.
+    store, so a re-run uses the same lr. Raises `NoSuggestion` when there is none.
     """
     from lrlab.lab.find_lr import find_lr_for
 
     config = experiment.config(experiment.schedules[0], experiment.seeds[0], lr=1.0)
     shared = {k: v for k, v in config.to_dict().items() if k not in ("lr", "schedule", "per")}
-    key = hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()[:16]
-    store = Store(directory)
-    try:
+    key = stable_id(shared)
+    with Store(directory) as store:
         found = store.lr_find(key)
         if found is None:
             found = find_lr_for(config).to_dict()
             store.save_lr_find(key, found)
-    finally:
-        store.close()
     chosen = found["suggestion"]
     if chosen is None:
         why = found["suggestions"]["steepest"]["reason"]
-        raise ValueError(f"compare: --lr auto: the range test suggests no lr: {why}")
+        raise NoSuggestion(f"compare: --lr auto: the range test suggests no lr: {why}")
     others = ", ".join(
         f"{name} {item['lr']:.3g}"
         for name, item in found["suggestions"].items()
@@ -208,11 +251,8 @@ class _EpochWatcher:
 
     def _watch(self) -> None:
         assert self.progress is not None
-        store = Store(self.directory)
-        try:
+        with Store(self.directory, read_only=True) as store:
             first = store.epochs_done()
             while not self.done.wait(0.25):
                 done = self.base + store.epochs_done() - first
                 self.progress("epochs", min(done, self.total), self.total)
-        finally:
-            store.close()

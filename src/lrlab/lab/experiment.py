@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
-import json
 import math
 import re
 import sys
@@ -44,11 +42,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
     import tomli as tomllib
 
-from lrlab.lab.train import OPTIMIZERS, TrainConfig, schedule_for
+from lrlab.lab.config import OPTIMIZERS, PER, TrainConfig, schedule_for
+from lrlab.lab.records import stable_id
 from lrlab.schedules._base import check_choice, check_int
 from lrlab.spec import SpecError
 
-PER = ("epoch", "batch")
 _NAME = re.compile(r"^\s*([^()=]+?)\s*=\s*(.+)$", re.DOTALL)
 _HEAD = re.compile(r"^\s*([A-Za-z_]\w*)")
 
@@ -235,9 +233,8 @@ class Experiment:
 
     @property
     def id(self) -> str:
-        """A stable id: the first 16 hex digits of the SHA-256 of the experiment's JSON."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """A stable id: `lrlab.lab.records.stable_id` of the experiment's dict form."""
+        return stable_id(self.to_dict())
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "config") -> Experiment:

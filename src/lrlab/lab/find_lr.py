@@ -1,16 +1,18 @@
 """The learning-rate range test: raise the lr every step, watch the loss, suggest an lr.
 
 ``find_lr(model, optimizer, loss_fn, loader)`` trains ``model`` for ``steps`` optimizer
-steps while the lr of every param group rises from ``start`` to ``end`` (exponentially or
-linearly), records the loss of each step and its bias-corrected moving average, stops
-early when that average passes ``diverge`` times its best or a loss is not finite, and
-then puts everything back exactly as it was: parameters, buffers, gradients, the
-optimizer's state and param groups, the train/eval mode of every module and torch's
-random state. The returned `FindLRResult` holds the curve and three named suggestions
-("steepest", "minimum/10" and "valley"); ``result.suggestion`` is the "steepest" one.
+steps while the lr of every param group follows the sweep from ``start`` to ``end``
+(`lrlab.lab.sweep`), records the loss of each step and its bias-corrected moving
+average, stops early when that average passes ``diverge`` times its best or a loss is
+not finite, and then puts everything back exactly as it was: parameters, buffers,
+gradients, the optimizer's state and param groups, the train/eval mode of every module
+and torch's random state. The returned `FindLRResult` holds the curve and three named
+suggestions (`lrlab.lab.suggest`); ``result.suggestion`` is the "steepest" one.
 
-``find_lr_for(config)`` runs the test for a lab `TrainConfig`, with the same data, model
-and optimizer that `lrlab.lab.train.train` would build for it.
+The settings are a `FindLRSettings` (its defaults are the only ones); keyword
+arguments change some of them. ``find_lr_for(config)`` runs the test for a lab
+`TrainConfig`, with the same data, model, optimizer and batches that
+`lrlab.lab.train.train` would use for it.
 
 >>> import torch
 >>> from lrlab.lab.find_lr import find_lr
@@ -36,58 +38,39 @@ True
 
 from __future__ import annotations
 
-import bisect
 import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
-import numpy.typing as npt
 import torch
 
-from lrlab.schedules._base import check_choice, check_float, check_int
+from lrlab.lab.suggest import DEFAULT_METHOD, Suggestion, suggest
+from lrlab.lab.sweep import FindLRSettings, Mode
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from typing_extensions import Unpack
 
+    from lrlab.lab.config import TrainConfig
     from lrlab.lab.data import Dataset
-    from lrlab.lab.train import TrainConfig
-
-METHODS = ("steepest", "minimum/10", "valley")
-"""The suggestion methods, in the order they are computed and drawn."""
-DEFAULT_METHOD = "steepest"
-"""The method behind `FindLRResult.suggestion`."""
-MODES = ("exp", "linear")
-MIN_POINTS = 5
-"""A suggestion needs at least this many finite points of the curve."""
-MAX_STEPS = 10_000_000
-
-_FORMATS = ("png", "svg", "pdf")
-_COLORS = {"steepest": "#d62728", "minimum/10": "#2ca02c", "valley": "#9467bd"}
 
 LossFn = Callable[[Any, Any], torch.Tensor]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Suggestion:
-    """One method's suggested lr, or ``lr=None`` with the reason none could be made.
+class SettingsChanges(TypedDict, total=False):
+    """Keyword arguments of `find_lr` and `find_lr_for`: `FindLRSettings` fields to change."""
 
-    ``index`` is the point of the curve the suggestion comes from (for "minimum/10" the
-    minimum, whose lr is ten times the suggestion), or None.
-    """
-
-    method: str
-    lr: float | None
-    index: int | None
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The suggestion as a JSON-safe dict."""
-        return {"method": self.method, "lr": self.lr, "index": self.index, "reason": self.reason}
+    start: float
+    end: float
+    steps: int
+    mode: Mode
+    smooth: float
+    diverge: float
+    accumulation: int
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -107,8 +90,8 @@ class FindLRResult:
     reason: str
     suggestions: dict[str, Suggestion]
     notes: tuple[str, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
-    """The arguments of the test: start, end, steps, mode, smooth, diverge, accumulation."""
+    settings: FindLRSettings = field(default_factory=FindLRSettings)
+    """What the test ran with."""
 
     @property
     def suggestion(self) -> float | None:
@@ -136,74 +119,26 @@ class FindLRResult:
             "suggestion": self.suggestion,
             "suggestions": {name: s.to_dict() for name, s in self.suggestions.items()},
             "notes": list(self.notes),
-            "settings": dict(self.settings),
+            "settings": self.settings.to_dict(),
         }
 
     def plot(self, ax: Axes | None = None, path: str | Path | None = None) -> Figure:
         """Draw loss against lr (log x axis) with each suggestion marked; return the Figure.
 
         ``ax``: draw into these axes; ``path``: also save the figure (.png, .svg or .pdf).
-        matplotlib is imported here, and only the Agg-safe ``Figure`` API is used.
+        Drawn by `lrlab.plot.find_lr_figure` (matplotlib is imported then).
         """
-        suffix = None
-        if path is not None:
-            suffix = Path(path).suffix.lower().lstrip(".")
-            if suffix not in _FORMATS:
-                raise ValueError(f"plot: path must end in .png, .svg or .pdf, got {str(path)!r}")
-        if ax is None:
-            from matplotlib.figure import Figure
+        from lrlab.plot import find_lr_figure
 
-            figure = Figure(figsize=(8, 5), layout="constrained")
-            ax = figure.add_subplot()
-        else:
-            figure = ax.figure  # type: ignore[assignment]
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.set_title(f"LR range test: {self.reason}", loc="left", fontsize=9)
-        if self.lrs:
-            lrs, smoothed = np.asarray(self.lrs), np.asarray(self.smoothed)
-            ax.plot(lrs, self.losses, color="#1f77b4", alpha=0.3, lw=1.0, label="loss")
-            ax.plot(lrs, smoothed, color="#1f77b4", lw=1.8, label="smoothed loss")
-            ax.set_xscale("log")
-            for name, chosen in self.suggestions.items():
-                if chosen.lr is None:
-                    continue
-                y = np.interp(np.log10(chosen.lr), np.log10(lrs), smoothed)
-                ax.plot(
-                    [chosen.lr],
-                    [y],
-                    "o",
-                    ms=7,
-                    color=_COLORS.get(name, "black"),
-                    label=f"{name}: {chosen.lr:.3g}",
-                    zorder=3,
-                )
-            low, high = float(smoothed.min()), float(smoothed[0])
-            if high > low:  # keep the diverging tail from squashing the curve
-                ax.set_ylim(low - 0.1 * (high - low), high + 0.5 * (high - low))
-            ax.legend(frameon=False, fontsize=9)
-        else:
-            ax.text(0.5, 0.5, "no finite loss", ha="center", va="center", transform=ax.transAxes)
-        ax.grid(True, which="major", linestyle=":", linewidth=0.8, alpha=0.7)
-        if path is not None:
-            figure.savefig(path, format=suffix)
-        return figure
-
-
-def lr_sequence(start: float, end: float, steps: int, mode: str = "exp") -> list[float]:
-    """The lrs of the test's steps: ``start * (end / start) ** (i / (steps - 1))`` ("exp")
-    or ``start + (end - start) * i / (steps - 1)`` ("linear").
-
-    >>> [f"{lr:g}" for lr in lr_sequence(1e-3, 10.0, 5)]
-    ['0.001', '0.01', '0.1', '1', '10']
-    >>> lr_sequence(0.0, 1.0, 3, "linear")
-    [0.0, 0.5, 1.0]
-    """
-    last = steps - 1
-    if mode == "exp":
-        ratio = end / start
-        return [start * ratio ** (i / last) for i in range(steps)]
-    return [start + (end - start) * i / last for i in range(steps)]
+        return find_lr_figure(
+            self.lrs,
+            self.losses,
+            self.smoothed,
+            {name: s.lr for name, s in self.suggestions.items()},
+            title=f"LR range test: {self.reason}",
+            ax=ax,
+            save=path,
+        )
 
 
 def _length(loader: object) -> int | None:
@@ -386,22 +321,18 @@ def find_lr(
     optimizer: torch.optim.Optimizer,
     loss_fn: LossFn,
     loader: Iterable[Any],
-    *,
-    start: float = 1e-7,
-    end: float = 10.0,
-    steps: int = 100,
-    mode: Literal["exp", "linear"] = "exp",
-    smooth: float = 0.98,
-    diverge: float = 4.0,
-    accumulation: int = 1,
+    settings: FindLRSettings | None = None,
+    **changes: Unpack[SettingsChanges],
 ) -> FindLRResult:
     """Run the LR range test on ``model`` and put everything back exactly afterwards.
 
-    ``loader``: any re-iterable of ``(inputs, targets)`` batches (a DataLoader, a list);
-    when it has fewer than ``steps * accumulation`` batches it is started over, and
-    ``notes`` says so. ``loss_fn(model(inputs), targets)`` must give a scalar tensor.
-    Step ``i`` sets the lr of every param group to ``lr_sequence(start, end, steps,
-    mode)[i]``, sums the gradients of ``accumulation`` batches (each loss divided by
+    ``settings``: a `FindLRSettings` (default: its defaults); keyword arguments
+    (``start``, ``end``, ``steps``, ``mode``, ``smooth``, ``diverge``, ``accumulation``)
+    change those fields. ``loader``: any re-iterable of ``(inputs, targets)`` batches (a
+    DataLoader, a list); when it has fewer than ``steps * accumulation`` batches it is
+    started over, and ``notes`` says so. ``loss_fn(model(inputs), targets)`` must give a
+    scalar tensor. Step ``i`` sets the lr of every param group to ``settings.lrs()[i]``,
+    sums the gradients of ``accumulation`` batches (each loss divided by
     ``accumulation``) and takes one optimizer step. ``smooth`` is the moving average's
     beta (0 turns smoothing off). The test stops early when the smoothed loss passes
     ``diverge`` times the best smoothed loss so far (checked while that best is
@@ -413,20 +344,8 @@ def find_lr(
     when CUDA is in use) are restored bit for bit. Python's and numpy's random states
     are not touched.
     """
-    settings = _check(
-        model,
-        optimizer=optimizer,
-        loss_fn=loss_fn,
-        loader=loader,
-        start=start,
-        end=end,
-        steps=steps,
-        mode=mode,
-        smooth=smooth,
-        diverge=diverge,
-        accumulation=accumulation,
-    )
-    schedule = lr_sequence(settings["start"], settings["end"], settings["steps"], settings["mode"])
+    chosen = (settings if settings is not None else FindLRSettings()).replace(**changes)
+    _check(model, optimizer, loss_fn, loader)
     snapshot = _Snapshot(model, optimizer)
     cycle = _Cycle(loader)
     try:
@@ -435,16 +354,16 @@ def find_lr(
             optimizer=optimizer,
             loss_fn=loss_fn,
             cycle=cycle,
-            schedule=schedule,
-            smooth=settings["smooth"],
-            diverge=settings["diverge"],
-            accumulation=accumulation,
+            schedule=chosen.lrs(),
+            smooth=chosen.smooth,
+            diverge=chosen.diverge,
+            accumulation=chosen.accumulation,
         )
     finally:
         snapshot.restore()
     notes = []
     if cycle.passes > 1:
-        each = f" of {accumulation} batches" if accumulation > 1 else ""
+        each = f" of {chosen.accumulation} batches" if chosen.accumulation > 1 else ""
         notes.append(
             f"the loader has {cycle.per_pass} batches; cycled it for {curve.attempted} steps{each}"
         )
@@ -456,25 +375,12 @@ def find_lr(
         reason=curve.reason if curve.lrs else f"no finite loss: {curve.reason}",
         suggestions=suggest(curve.lrs, curve.smoothed),
         notes=tuple(notes),
-        settings=settings,
+        settings=chosen,
     )
 
 
-def _check(
-    model: object,
-    *,
-    optimizer: object,
-    loss_fn: object,
-    loader: object,
-    start: object,
-    end: object,
-    steps: object,
-    mode: object,
-    smooth: object,
-    diverge: object,
-    accumulation: object,
-) -> dict[str, Any]:
-    """`find_lr`'s arguments, validated; the numbers as a settings dict."""
+def _check(model: object, optimizer: object, loss_fn: object, loader: object) -> None:
+    """`find_lr`'s model, optimizer, loss and loader, checked before anything is touched."""
     name = "find_lr"
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"{name}: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -484,201 +390,37 @@ def _check(
         )
     if not callable(loss_fn):
         raise TypeError(f"{name}: loss_fn must be callable, got {type(loss_fn).__name__}")
-    low = check_float(name, "start", start, minimum=0.0, strict_min=True)
-    high = check_float(name, "end", end, minimum=0.0, strict_min=True)
-    if high <= low:
-        raise ValueError(f"{name}: end must be greater than start ({start!r}), got {end!r}")
-    settings = {
-        "start": low,
-        "end": high,
-        "steps": check_int(name, "steps", steps, minimum=10, maximum=MAX_STEPS),
-        "mode": check_choice(name, "mode", mode, MODES),
-        "smooth": check_float(name, "smooth", smooth, minimum=0.0, maximum=1.0, strict_max=True),
-        "diverge": check_float(name, "diverge", diverge, minimum=1.0, strict_min=True),
-        "accumulation": check_int(name, "accumulation", accumulation, maximum=1_000_000),
-    }
     if _length(loader) == 0:
         raise ValueError(f"{name}: loader must yield at least one batch, got an empty loader")
-    return settings
-
-
-def suggest(lrs: npt.ArrayLike, smoothed: npt.ArrayLike) -> dict[str, Suggestion]:
-    """Each method's `Suggestion` for a (smoothed) loss curve over increasing lrs.
-
-    - "steepest": the lr where the loss falls fastest against log10(lr), measured over
-      a window of 2 * (n // 25) points around each point (at least 2), leaving out the
-      first tenth and the last twentieth of the points (the noisy start and the
-      diverging end).
-    - "minimum/10": a tenth of the lr with the lowest loss.
-    - "valley": the longest descent of the loss (the longest run of points, each lower
-      than the one before it in the run; points that go up in between are stepped
-      over), and the point two thirds of the way down it.
-
-    >>> lrs = [10 ** (k / 4 - 5) for k in range(21)]           # 1e-5 .. 1
-    >>> loss = [2.0] * 6 + [1.8, 1.4, 1.0, 0.7, 0.5, 0.4, 0.35, 0.5, 1.2] + [3.0] * 6
-    >>> {m: round(s.lr, 6) for m, s in suggest(lrs, loss).items()}
-    {'steepest': 0.000562, 'minimum/10': 0.001, 'valley': 0.003162}
-    """
-    x = np.asarray(lrs, dtype=np.float64)
-    y = np.asarray(smoothed, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(
-            f"suggest: lrs and smoothed must be 1-d and of one length, got shapes "
-            f"{x.shape} and {y.shape}"
-        )
-    n = x.size
-    if n < MIN_POINTS:
-        why = f"too few points ({n}) to suggest an lr; at least {MIN_POINTS} are needed"
-        return {m: Suggestion(method=m, lr=None, index=None, reason=why) for m in METHODS}
-    if not (np.all(np.isfinite(x)) and np.all(x > 0) and np.all(np.isfinite(y))):
-        raise ValueError("suggest: lrs must be finite and > 0 and smoothed finite")
-    return {"steepest": _steepest(x, y), "minimum/10": _minimum(x, y), "valley": _valley(x, y)}
-
-
-def _steepest(x: np.ndarray, y: np.ndarray) -> Suggestion:
-    method = "steepest"
-    n = x.size
-    w = max(1, n // 25)  # slopes over +-w points: one batch's noise does not decide
-    skip_start, skip_end = max(w, n // 10), max(w, n // 20)
-    log_lr = np.log10(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (y[2 * w :] - y[: -2 * w]) / (log_lr[2 * w :] - log_lr[: -2 * w])
-    inner = slope[skip_start - w : n - skip_end - w]  # slope[j] is centred on j + w
-    inner = np.where(np.isfinite(inner), inner, np.inf)
-    if inner.size == 0 or not inner.min() < 0:
-        return Suggestion(
-            method=method,
-            lr=None,
-            index=None,
-            reason="the smoothed loss never falls (away from the edges of the curve)",
-        )
-    k = int(np.argmin(inner))
-    index = skip_start + k
-    return Suggestion(
-        method=method,
-        lr=float(x[index]),
-        index=index,
-        reason=(
-            f"the smoothed loss falls fastest ({float(inner[k]):.3g} per decade of lr) "
-            f"at lr {x[index]:.3g}"
-        ),
-    )
-
-
-def _minimum(x: np.ndarray, y: np.ndarray) -> Suggestion:
-    method = "minimum/10"
-    index = int(np.argmin(y))
-    if index == 0:
-        return Suggestion(
-            method=method,
-            lr=None,
-            index=None,
-            reason=(
-                f"the smoothed loss is lowest at the first lr ({x[0]:.3g}): it never "
-                "fell; start lower"
-            ),
-        )
-    return Suggestion(
-        method=method,
-        lr=float(x[index]) / 10,
-        index=index,
-        reason=f"the smoothed loss is lowest ({y[index]:.4g}) at lr {x[index]:.3g}; a tenth of it",
-    )
-
-
-def _longest_descent(y: np.ndarray) -> list[int]:
-    """The indices of a longest strictly decreasing subsequence of ``y`` (O(n log n)).
-
-    ``ends[k]`` is the index where the best descent of ``k + 1`` points found so far
-    ends; "best" is the one ending highest, which leaves the most room to go on down.
-    """
-    ends: list[int] = []
-    keys: list[float] = []  # -y[ends[k]], increasing in k
-    before = [-1] * y.size
-    for i, value in enumerate(y.tolist()):
-        k = bisect.bisect_left(keys, -value)
-        if k == len(ends):
-            ends.append(i)
-            keys.append(-value)
-        else:
-            ends[k] = i
-            keys[k] = -value
-        before[i] = ends[k - 1] if k > 0 else -1
-    path = []
-    i = ends[-1] if ends else -1
-    while i >= 0:
-        path.append(i)
-        i = before[i]
-    return path[::-1]
-
-
-def _valley(x: np.ndarray, y: np.ndarray) -> Suggestion:
-    method = "valley"
-    path = _longest_descent(y)
-    first, last = path[0], path[-1]
-    if len(path) < 3 or last - first < 2:
-        return Suggestion(
-            method=method, lr=None, index=None, reason="the smoothed loss has no descent"
-        )
-    index = first + round((last - first) * 2 / 3)
-    return Suggestion(
-        method=method,
-        lr=float(x[index]),
-        index=index,
-        reason=(
-            f"the longest descent runs from lr {x[first]:.3g} to {x[last]:.3g} "
-            f"({len(path)} falling points); two thirds of the way down is lr {x[index]:.3g}"
-        ),
-    )
-
-
-class _Minibatches:
-    """Shuffled minibatches of tensors, a new order each pass, as `train` draws them."""
-
-    def __init__(
-        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator
-    ) -> None:
-        self.x, self.y, self.batch_size, self.generator = x, y, batch_size, generator
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = torch.randperm(len(self.y), generator=self.generator)
-        for b in range(len(self)):
-            index = order[b * self.batch_size : (b + 1) * self.batch_size]
-            yield self.x[index], self.y[index]
 
 
 def find_lr_for(
     config: TrainConfig,
+    settings: FindLRSettings | None = None,
     *,
-    start: float = 1e-7,
-    end: float = 10.0,
-    steps: int = 100,
-    mode: Literal["exp", "linear"] = "exp",
-    smooth: float = 0.98,
-    diverge: float = 4.0,
-    accumulation: int = 1,
     data: Dataset | None = None,
+    **changes: Unpack[SettingsChanges],
 ) -> FindLRResult:
     """`find_lr` for a lab config: its data, model, optimizer, batch size and seed.
 
     Builds exactly what `lrlab.lab.train.train` builds for ``config`` (``config.lr`` is
-    replaced by the test's lrs), shuffles the training split into ``config.batch_size``
-    minibatches (a new order each pass, seeded by ``config.seed``) and uses
-    cross-entropy. The same config gives the same result; torch's global random state is
-    left as it was.
+    replaced by the test's lrs), draws the training split's minibatches as the trainer
+    does (`lrlab.lab.batches.Minibatches`: ``config.batch_size``, a new order each pass,
+    seeded by ``config.seed``) and uses cross-entropy. ``settings`` and keyword
+    arguments as for `find_lr`. The same config gives the same result; torch's global
+    random state is left as it was.
 
-    >>> from lrlab.lab.train import TrainConfig
+    >>> from lrlab.lab.config import TrainConfig
     >>> result = find_lr_for(TrainConfig(dataset="digits", model="mlp-bn"), steps=30)
     >>> len(result.lrs) > 10, result.suggestion is not None
     (True, True)
     """
+    from lrlab.lab.batches import Minibatches
     from lrlab.lab.data import load
     from lrlab.lab.models import build_for
     from lrlab.lab.train import optimizer_for
 
+    chosen = (settings if settings is not None else FindLRSettings()).replace(**changes)
     saved_rng = torch.get_rng_state()
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)  # as `train` does: the same numbers everywhere
@@ -687,25 +429,13 @@ def find_lr_for(
         torch.manual_seed(config.seed)
         model = build_for(config.model, data)
         optimizer = optimizer_for(config, model)
-        loader = _Minibatches(
+        loader = Minibatches(
             torch.from_numpy(data.x_train),
             torch.from_numpy(data.y_train),
             config.batch_size,
             torch.Generator().manual_seed(config.seed),
         )
-        return find_lr(
-            model,
-            optimizer,
-            torch.nn.functional.cross_entropy,
-            loader,
-            start=start,
-            end=end,
-            steps=steps,
-            mode=mode,
-            smooth=smooth,
-            diverge=diverge,
-            accumulation=accumulation,
-        )
+        return find_lr(model, optimizer, torch.nn.functional.cross_entropy, loader, chosen)
     finally:
         torch.set_rng_state(saved_rng)
         torch.set_num_threads(threads)

@@ -14,12 +14,17 @@ torch.Size([5, 10])
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import inspect
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
 
-from lrlab.lab.data import Dataset
+from lrlab.lab.data import Dataset, one_line
 
 BUILT_IN = ("mlp-bn", "mlp", "cnn")
 
@@ -92,17 +97,7 @@ def build(
             )
         return SmallCNN(image_shape, n_classes)
     if ":" in name:
-        module_name, _, attribute = name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
-            raise ValueError(f"model: cannot import {name!r}: {error}") from None
-        model = factory(n_features, n_classes)
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"model: {name!r} returned {type(model).__name__}, not a torch.nn.Module"
-            )
-        return model
+        return _from_factory(name, n_features, n_classes)
     raise ValueError(
         f"model: unknown model {name!r}; use one of {', '.join(BUILT_IN)} "
         "or 'package.module:factory'"
@@ -117,3 +112,158 @@ def build_for(name: str, data: Dataset) -> nn.Module:
         n_classes=data.n_classes,
         image_shape=data.image_shape,
     )
+
+
+@contextmanager
+def _cwd_importable() -> Iterator[None]:
+    """The current directory on ``sys.path`` (last) meanwhile, as ``python -m`` has it first.
+
+    The ``lrlab`` console script starts without it, so ``mymod:factory`` next to the
+    user's files would not import otherwise.
+    """
+    here = os.getcwd()
+    if "" in sys.path or here in sys.path:
+        yield
+        return
+    sys.path.append(here)
+    try:
+        yield
+    finally:
+        sys.path.remove(here)
+
+
+def _from_factory(name: str, n_features: int, n_classes: int) -> nn.Module:
+    where = f"model {name!r}"
+    module_name, _, attribute = name.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"{where}: give it as 'package.module:factory'")
+    with _cwd_importable():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise ValueError(f"{where}: cannot import {module_name!r}: {one_line(error)}") from None
+        except (Exception, SystemExit) as error:
+            raise ValueError(
+                f"{where}: importing {module_name!r} failed: {_failure(error)}"
+            ) from None
+        if not hasattr(module, attribute):
+            raise ValueError(f"{where}: module {module_name!r} has no attribute {attribute!r}")
+        factory = getattr(module, attribute)
+        if not callable(factory):
+            raise ValueError(
+                f"{where}: {attribute!r} is a {type(factory).__name__}, not a function "
+                "called as factory(n_features, n_classes)"
+            )
+        _check_signature(where, factory, n_features, n_classes)
+        try:
+            model = factory(n_features, n_classes)
+        except (Exception, SystemExit) as error:
+            raise ValueError(f"{where}: the factory failed: {_failure(error)}") from None
+    if not isinstance(model, nn.Module):
+        raise ValueError(
+            f"{where}: the factory returned {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model
+
+
+def _check_signature(where: str, factory: Any, n_features: int, n_classes: int) -> None:
+    try:
+        signature = inspect.signature(factory)
+    except ValueError:  # a builtin without a signature: calling it will tell
+        return
+    try:
+        signature.bind(n_features, n_classes)
+    except TypeError:
+        raise ValueError(
+            f"{where}: the factory must accept (n_features, n_classes) positionally; "
+            f"its signature is {signature}"
+        ) from None
+
+
+def _failure(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    return f"{type(error).__name__}: {one_line(error)}"
+
+
+def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> None:
+    """Raise ValueError, naming ``name`` and the problem, unless the model can train on ``data``.
+
+    Builds the model as training does (seeded with ``seed``; the global random state is
+    left as it was), then runs one forward and backward pass with cross-entropy on the
+    first training batch, and a forward pass on an epoch's last, shorter batch if there
+    is one (BatchNorm cannot train on a single row).
+
+    >>> from lrlab.lab.data import load
+    >>> data = load("synthetic", seed=0)
+    >>> check_model("mlp-bn", data, 64)
+    >>> check_model("cnn", data, 64)
+    Traceback (most recent call last):
+    ...
+    ValueError: model: 'cnn' needs an image dataset (such as digits), got flat features
+    """
+    where = f"model {name!r} on dataset {data.name!r}"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_for(name, data)
+        parameters = list(model.parameters())
+        if not parameters:
+            raise ValueError(f"{where}: the model has no parameters; there is nothing to train")
+        if not any(p.requires_grad for p in parameters):
+            raise ValueError(
+                f"{where}: all {len(parameters)} parameter tensors are frozen "
+                "(requires_grad=False); there is nothing to train"
+            )
+        size = min(batch_size, len(data.y_train))
+        x, y = torch.from_numpy(data.x_train[:size]), torch.from_numpy(data.y_train[:size])
+        model.train()
+        logits = _forward(model, x, where, data.n_classes)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise ValueError(f"{where}: the loss on the first batch is {loss.item()}")
+        if not loss.requires_grad:
+            raise ValueError(
+                f"{where}: the output does not depend on any trainable parameter (no gradient)"
+            )
+        try:
+            loss.backward()  # type: ignore[no-untyped-call]
+        except Exception as error:
+            raise ValueError(f"{where}: the backward pass failed: {_failure(error)}") from None
+        if all(p.grad is None for p in parameters):
+            raise ValueError(f"{where}: no gradient reaches any parameter")
+        last = len(data.y_train) % batch_size
+        if last and last != size:
+            rows = "row" if last == 1 else "rows"
+            batch = (
+                f" on an epoch's last batch, of {last} {rows} ({len(data.y_train)} training "
+                f"rows in batches of {batch_size}),"
+            )
+            _forward(model, x[:last], where, data.n_classes, batch=batch)
+
+
+def _forward(
+    model: nn.Module, x: torch.Tensor, where: str, n_classes: int, *, batch: str = ""
+) -> torch.Tensor:
+    """The model's logits for ``x``, checked: a float tensor of shape (rows, n_classes)."""
+    try:
+        out = model(x)
+    except Exception as error:
+        raise ValueError(
+            f"{where} ({x.shape[1]} features, {n_classes} classes): the forward pass{batch} "
+            f"failed: {_failure(error)}"
+        ) from None
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(f"{where}: the model returned {type(out).__name__}, not a tensor")
+    expected = (len(x), n_classes)
+    if out.ndim == 2 and out.shape[0] == len(x) and out.shape[1] != n_classes:
+        raise ValueError(f"{where}: the model gives {out.shape[1]} outputs for {n_classes} classes")
+    if tuple(out.shape) != expected:
+        raise ValueError(
+            f"{where}: the model's output has shape {tuple(out.shape)}; expected {expected} "
+            "(one row of logits per example)"
+        )
+    if not out.is_floating_point():
+        raise ValueError(
+            f"{where}: the model's output has dtype {out.dtype}; expected floating-point logits"
+        )
+    return out

@@ -1,13 +1,30 @@
-"""The lab's store: one SQLite file (WAL) per output directory.
+"""The lab's store: one SQLite file (WAL) per output directory, typed reads, a schema version.
 
 Tables: ``experiments`` (each comparison's config, the lr it used and the library
 versions), ``members`` (which run is which schedule and seed of an experiment), ``runs``
-(one row per run config, keyed by `TrainConfig.run_id`), ``epochs`` (one row per
-finished epoch), ``lrs`` (sampled per-step learning rates), ``lr_finds`` (range-test
+(one row per run config, keyed by its id), ``epochs`` (one row per finished epoch, its
+metrics as JSON), ``lrs`` (sampled per-step learning rates), ``lr_finds`` (range-test
 results, reused by ``--lr auto``) and ``checkpoints`` (the latest checkpoint of each
-unfinished run); docs/lab.md has the columns. An epoch's row and its
-checkpoint are written in one transaction, so an interrupted run resumes from exactly
-the last committed epoch: nothing lost, nothing repeated.
+unfinished run, as opaque bytes); docs/architecture.md has the columns. An epoch's row
+and its checkpoint are written in one transaction, so an interrupted run resumes from
+exactly the last committed epoch: nothing lost, nothing repeated.
+
+The store knows no torch and no lab config type: configs are plain JSON data, checkpoints
+are bytes (whoever loads one validates it), and every read returns a record of
+`lrlab.lab.records`. ``PRAGMA user_version`` holds the schema version (`SCHEMA_VERSION`);
+opening an older store for writing upgrades it in one transaction, a read-only open reads
+it as it is, and a store written by a newer lrlab is refused.
+
+>>> import tempfile
+>>> from lrlab.lab.records import Epoch
+>>> with tempfile.TemporaryDirectory() as directory:
+...     with Store(directory) as store:
+...         store.register("r1", {"lr": 0.1})
+...         store.save_epoch("r1", Epoch(epoch=0, lr=0.1, seconds=1.0), b"state")
+...     with Store(directory, read_only=True) as store:
+...         [(r.id, r.status, r.epochs_done) for r in store.runs()], store.checkpoint("r1")
+'pending'
+([('r1', 'running', 1)], b'state')
 """
 
 from __future__ import annotations
@@ -15,45 +32,57 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, cast
 
-from lrlab.lab.experiment import Experiment
-from lrlab.lab.train import Checkpoint, EpochMetrics, RunResult, TrainConfig, read_checkpoint
+from lrlab.lab.records import (
+    Epoch,
+    ExperimentRecord,
+    Member,
+    Outcome,
+    RunRecord,
+    Status,
+)
 
 FILENAME = "lrlab.sqlite"
+SCHEMA_VERSION = 2
+"""Version 1: the first lab store (no ``user_version``; fixed metric columns, test_accuracy).
+Version 2: metrics and final results as JSON, the engine and node of each run."""
+BUSY_SECONDS = 15.0
+"""How long a store operation waits for another writer before it gives up and says so."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+_V2 = """
+CREATE TABLE runs (
     id TEXT PRIMARY KEY,
     config TEXT NOT NULL,
     status TEXT NOT NULL,
     diverged_at INTEGER,
-    test_accuracy REAL,
+    final TEXT NOT NULL DEFAULT '{}',
     seconds REAL,
     steps_per_epoch INTEGER,
     error TEXT,
+    engine TEXT,
+    node TEXT,
     updated REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS epochs (
+CREATE TABLE epochs (
     run TEXT NOT NULL REFERENCES runs(id),
     epoch INTEGER NOT NULL,
     lr REAL NOT NULL,
-    train_loss REAL NOT NULL,
-    val_loss REAL NOT NULL,
-    val_accuracy REAL NOT NULL,
     seconds REAL NOT NULL,
+    metrics TEXT NOT NULL,
     PRIMARY KEY (run, epoch)
 );
-CREATE TABLE IF NOT EXISTS lrs (
+CREATE TABLE lrs (
     run TEXT NOT NULL REFERENCES runs(id),
     step INTEGER NOT NULL,
     lr REAL NOT NULL,
     PRIMARY KEY (run, step)
 );
-CREATE TABLE IF NOT EXISTS experiments (
+CREATE TABLE experiments (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     config TEXT NOT NULL,
@@ -63,319 +92,478 @@ CREATE TABLE IF NOT EXISTS experiments (
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS members (
+CREATE TABLE members (
     experiment TEXT NOT NULL REFERENCES experiments(id),
     schedule TEXT NOT NULL,
     seed INTEGER NOT NULL,
     run TEXT NOT NULL REFERENCES runs(id),
     PRIMARY KEY (experiment, schedule, seed)
 );
-CREATE TABLE IF NOT EXISTS lr_finds (
+CREATE TABLE lr_finds (
     key TEXT PRIMARY KEY,
     result TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS checkpoints (
+CREATE TABLE checkpoints (
     run TEXT PRIMARY KEY REFERENCES runs(id),
     epoch INTEGER NOT NULL,
     data BLOB NOT NULL
 );
 """
+TABLES = frozenset({"experiments", "members", "runs", "epochs", "lrs", "lr_finds", "checkpoints"})
+_V1_METRICS = ("train_loss", "val_loss", "val_accuracy")
 
-
-TABLES = {"experiments", "members", "runs", "epochs", "lrs", "lr_finds", "checkpoints"}
-TIMEOUT = 30.0
-"""Seconds to wait for another writer (a worker process) before giving up."""
-
-
-def _wal(db: sqlite3.Connection) -> None:
-    """Switch to WAL; the first switch needs the database to itself, so retry a while."""
-    deadline = time.monotonic() + TIMEOUT
-    while not _try_wal(db, last=time.monotonic() > deadline):
-        time.sleep(0.05)
-
-
-def _try_wal(db: sqlite3.Connection, *, last: bool) -> bool:
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.OperationalError as error:
-        if "locked" not in str(error) or last:
-            raise
-        return False
-    return True
+_RUN_COLUMNS = {
+    1: "r.id, r.config, r.status, r.diverged_at, r.test_accuracy, r.seconds, r.steps_per_epoch, "
+    "r.error, NULL, NULL",
+    2: "r.id, r.config, r.status, r.diverged_at, r.final, r.seconds, r.steps_per_epoch, "
+    "r.error, r.engine, r.node",
+}
+_EPOCH_COLUMNS = {
+    1: "epoch, lr, seconds, train_loss, val_loss, val_accuracy",
+    2: "epoch, lr, seconds, metrics",
+}
 
 
 class StoreError(Exception):
-    """The store cannot be used (locked, read-only, not a database): a clear message."""
+    """The store cannot be used (missing, locked, read-only, foreign, newer, damaged)."""
 
 
 class Store:
-    """Read and write the lab's results in ``directory/lrlab.sqlite``."""
+    """Read and write the lab's results in ``directory/lrlab.sqlite``; a context manager.
 
-    def __init__(self, directory: str | Path, *, create: bool = True) -> None:
+    ``read_only=True`` never creates, upgrades or writes anything (not even WAL files
+    where the directory is read-only) and refuses a file that is not an lrlab store.
+    """
+
+    def __init__(self, directory: str | Path, *, read_only: bool = False) -> None:
         self.directory = Path(directory)
         self.path = self.directory / FILENAME
-        if not create and not self.path.exists():
-            raise StoreError(f"no lrlab store in {str(self.directory)!r} (no {FILENAME})")
-        try:
-            if create:
+        self.read_only = read_only
+        if read_only:
+            self.db = self._open_reader()
+        else:
+            try:
                 self.directory.mkdir(parents=True, exist_ok=True)
-            self.db = self._open()
-        except (sqlite3.Error, OSError) as error:
-            if create:
-                raise StoreError(f"cannot use the store {str(self.path)!r}: {error}") from None
-            self.db = self._open_read_only(error)
+                self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            except (sqlite3.Error, OSError) as error:
+                raise self._error("cannot use", error) from None
+            self._prepare_writer()
+        self.version = self._version()
 
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
-        try:
-            _wal(db)
-            db.execute("PRAGMA synchronous=NORMAL")
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    # --- opening --------------------------------------------------------------------------
+
+    def _error(self, what: str, error: BaseException | str) -> StoreError:
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            error = (
+                f"it is locked by another process (an 'lrlab compare' writing it?); "
+                f"waited {BUSY_SECONDS:g} s"
+            )
+        elif isinstance(error, sqlite3.DatabaseError) and not isinstance(
+            error, sqlite3.OperationalError
+        ):
+            error = f"it is damaged or not a database ({error})"
+        return StoreError(f"{what} the store {str(self.path)!r}: {error}")
+
+    def _open_reader(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"no lrlab store in {str(self.directory)!r} (no {FILENAME})")
+        if self.path.stat().st_size == 0:
+            raise StoreError(f"{str(self.path)!r} is not an lrlab store: the file is empty")
+        uri = self.path.resolve().as_uri()
+        for query in ("mode=ro", "immutable=1"):  # immutable: read-only media (no -shm file)
+            try:
+                db = sqlite3.connect(
+                    f"{uri}?{query}", uri=True, timeout=BUSY_SECONDS, isolation_level=None
+                )
+                tables = _tables(db)
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error):
+                    raise self._error("cannot read", error) from None
+                last: sqlite3.Error = error
+                continue
+            except sqlite3.Error as error:
+                raise self._error("cannot read", error) from None
             if not tables >= TABLES:
-                db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
+                db.close()
+                raise StoreError(
+                    f"{str(self.path)!r} is not an lrlab store (its tables: "
+                    f"{', '.join(sorted(tables)) or 'none'})"
+                )
+            return db
+        raise self._error("cannot read", last)
 
-    def _open_read_only(self, why: Exception) -> sqlite3.Connection:
-        """A store on read-only media: read it as an immutable file, or say why not."""
-        uri = f"{self.path.resolve().as_uri()}?immutable=1"
+    def _prepare_writer(self) -> None:
         try:
-            db = sqlite3.connect(uri, uri=True, isolation_level=None)
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.Error:
-            raise StoreError(f"cannot use the store {str(self.path)!r}: {why}") from None
-        if not tables >= TABLES:
-            db.close()
-            raise StoreError(f"cannot use the store {str(self.path)!r}: {why}")
-        return db
+            self._foreign(_tables(self.db))
+            self._wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            if int(self.db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+                with self.transaction() as db:  # under the write lock: one creator, one upgrade
+                    tables = _tables(db)
+                    self._foreign(tables)
+                    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                    if not tables:
+                        _create(db)
+                    elif version < SCHEMA_VERSION:
+                        self._check_version(version or 1)
+                        _upgrade_v1(db)
+        except sqlite3.Error as error:
+            self.db.close()
+            raise self._error("cannot use", error) from None
+        except StoreError:
+            self.db.close()
+            raise
+
+    def _foreign(self, tables: frozenset[str]) -> None:
+        if tables and not tables >= TABLES:
+            raise StoreError(
+                f"{str(self.path)!r} is not an lrlab store (its tables: "
+                f"{', '.join(sorted(tables))}); choose another directory"
+            )
+
+    def _wal(self) -> None:
+        """Switch to WAL; the first switch needs the file to itself: retry, bounded."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as error:  # noqa: PERF203 - a bounded retry
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _version(self) -> int:
+        try:
+            version = int(self.db.execute("PRAGMA user_version").fetchone()[0]) or 1
+        except sqlite3.Error as error:
+            self.db.close()
+            raise self._error("cannot read", error) from None
+        try:
+            self._check_version(version)
+        except StoreError:
+            self.db.close()
+            raise
+        return version
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {str(self.path)!r} has schema version {version}, written by a "
+                f"newer lrlab; this one reads versions 1 to {SCHEMA_VERSION}: upgrade lrlab"
+            )
 
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything or nothing; a failing write is a `StoreError`."""
+        if self.read_only:
+            raise StoreError(f"the store {str(self.path)!r} was opened read-only")
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
-            raise StoreError(f"cannot write the store {str(self.path)!r}: {error}") from None
+            raise self._error("cannot write", error) from None
         try:
             yield self.db
             self.db.execute("COMMIT")
         except BaseException as error:
             self.db.execute("ROLLBACK")
             if isinstance(error, sqlite3.Error):
-                raise StoreError(f"cannot write the store {str(self.path)!r}: {error}") from None
+                raise self._error("cannot write", error) from None
             raise
 
-    # --- runs ---------------------------------------------------------------------------
+    def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self.db.execute(sql, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise self._error("cannot read", error) from None
 
-    def register(self, config: TrainConfig) -> str:
+    # --- runs -----------------------------------------------------------------------------
+
+    def register(self, run: str, config: Mapping[str, Any]) -> Status:
         """Make sure the run exists (``pending`` if new); returns its status."""
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO runs (id, config, status, updated) VALUES (?, ?, ?, ?)",
-                (config.run_id, json.dumps(config.to_dict()), "pending", time.time()),
+                (run, json.dumps(dict(config)), "pending", time.time()),
             )
-        return self.status(config.run_id)
+        status = self.status(run)
+        assert status is not None
+        return status
 
-    def status(self, run: str) -> str:
-        """The run's status: pending, running, finished, diverged or failed."""
-        row = self.db.execute("SELECT status FROM runs WHERE id = ?", (run,)).fetchone()
-        return str(row[0]) if row else "unknown"
+    def status(self, run: str) -> Status | None:
+        """The run's status (pending, running, finished, diverged, failed), None if unknown."""
+        rows = self._rows("SELECT status FROM runs WHERE id = ?", (run,))
+        return cast(Status, rows[0][0]) if rows else None
 
-    def save_epoch(self, run: str, metrics: EpochMetrics, checkpoint: Checkpoint) -> None:
+    def save_epoch(self, run: str, epoch: Epoch, checkpoint: bytes) -> None:
         """The epoch's row and the run's checkpoint, in one transaction."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run,
-                    metrics.epoch,
-                    metrics.lr,
-                    metrics.train_loss,
-                    metrics.val_loss,
-                    metrics.val_accuracy,
-                    metrics.seconds,
-                ),
+                "INSERT INTO epochs VALUES (?, ?, ?, ?, ?)",
+                (run, epoch.epoch, epoch.lr, epoch.seconds, json.dumps(dict(epoch.metrics))),
             )
             db.execute(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
-                (run, metrics.epoch, checkpoint),
+                (run, epoch.epoch, checkpoint),
             )
             db.execute(
                 "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)
             )
 
-    def checkpoint(self, run: str) -> Checkpoint | None:
-        """The latest checkpoint, if it is there and readable and matches the epochs."""
-        row = self.db.execute(
-            "SELECT epoch, data FROM checkpoints WHERE run = ?", (run,)
-        ).fetchone()
-        last = self.db.execute("SELECT MAX(epoch) FROM epochs WHERE run = ?", (run,)).fetchone()
-        if row is None or last[0] is None or row[0] != last[0]:
-            return None
-        data = bytes(row[1])
-        try:
-            read_checkpoint(data)
-        except Exception:
-            return None
-        return data
+    def checkpoint(self, run: str) -> bytes | None:
+        """The latest checkpoint's bytes, if there is one for the last committed epoch."""
+        rows = self._rows(
+            "SELECT c.data FROM checkpoints c WHERE c.run = ? AND c.epoch = "
+            "(SELECT MAX(epoch) FROM epochs e WHERE e.run = c.run)",
+            (run,),
+        )
+        return bytes(rows[0][0]) if rows else None
 
     def restart(self, run: str) -> None:
-        """Forget a run's partial progress (a missing or corrupt checkpoint)."""
+        """Forget a run's partial progress (a missing or unreadable checkpoint)."""
         with self.transaction() as db:
             for table in ("epochs", "lrs", "checkpoints"):
                 db.execute(f"DELETE FROM {table} WHERE run = ?", (run,))
             db.execute(
-                "UPDATE runs SET status = 'pending', updated = ? WHERE id = ?", (time.time(), run)
+                "UPDATE runs SET status = 'pending', error = NULL, updated = ? WHERE id = ?",
+                (time.time(), run),
             )
 
-    def finish(self, result: RunResult) -> None:
-        """Record the outcome, the sampled lrs, and drop the checkpoint, in one transaction.
+    def finish(self, run: str, outcome: Outcome) -> None:
+        """Record the outcome and the sampled lrs and drop the checkpoint, in one transaction.
 
         The run's ``seconds`` is the sum of its epochs' times, over every session.
         """
-        run = result.config.run_id
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO lrs VALUES (?, ?, ?)",
-                [(run, s, lr) for s, lr in result.lrs],
+                [(run, step, lr) for step, lr in outcome.lrs],
             )
             db.execute(
-                "UPDATE runs SET status = ?, diverged_at = ?, test_accuracy = ?, "
+                "UPDATE runs SET status = ?, diverged_at = ?, final = ?, "
                 "seconds = (SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run = ?), "
-                "steps_per_epoch = ?, updated = ? WHERE id = ?",
+                "steps_per_epoch = ?, engine = ?, node = ?, error = NULL, updated = ? "
+                "WHERE id = ?",
                 (
-                    result.status,
-                    result.diverged_at,
-                    result.test_accuracy,
+                    outcome.status,
+                    outcome.diverged_at,
+                    json.dumps(dict(outcome.final)),
                     run,
-                    result.steps_per_epoch,
+                    outcome.steps_per_epoch,
+                    outcome.engine,
+                    outcome.node,
                     time.time(),
                     run,
                 ),
             )
             db.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
 
-    def fail(self, run: str, message: str) -> None:
+    def fail(self, run: str, message: str, *, engine: str | None = None, node: str = "") -> None:
         """Mark a run failed (an error in the run itself, not divergence), saying why."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE runs SET status = 'failed', error = ?, updated = ? WHERE id = ?",
-                (message, time.time(), run),
+                "UPDATE runs SET status = 'failed', error = ?, engine = COALESCE(?, engine), "
+                "node = ?, updated = ? WHERE id = ?",
+                (message, engine, node, time.time(), run),
             )
 
-    # --- experiments --------------------------------------------------------------------
+    # --- experiments ----------------------------------------------------------------------
 
     def add_experiment(
         self,
-        experiment: Experiment,
-        *,
-        lr: float,
-        lr_source: str,
-        versions: dict[str, str],
+        record: ExperimentRecord,
+        runs: Sequence[tuple[Member, Mapping[str, Any]]],
     ) -> None:
-        """Record the experiment and register all its runs (``pending`` if new)."""
-        now = time.time()
-        runs = experiment.runs(lr=lr)
+        """Record the experiment and register all its runs (``pending`` if new).
+
+        ``runs``: each member with its run's config. A known experiment keeps its
+        ``created`` time and gets the record's lr, lr source, versions and ``updated``.
+        """
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO "
                 "UPDATE SET lr = excluded.lr, lr_source = excluded.lr_source, "
                 "versions = excluded.versions, updated = excluded.updated",
                 (
-                    experiment.id,
-                    experiment.name,
-                    json.dumps(experiment.to_dict()),
-                    lr,
-                    lr_source,
-                    json.dumps(versions),
-                    now,
-                    now,
+                    record.id,
+                    record.name,
+                    json.dumps(dict(record.config)),
+                    record.lr,
+                    record.lr_source,
+                    json.dumps(dict(record.versions)),
+                    record.created,
+                    record.updated,
                 ),
             )
             db.executemany(
                 "INSERT OR IGNORE INTO runs (id, config, status, updated) VALUES (?, ?, ?, ?)",
-                [(c.run_id, json.dumps(c.to_dict()), "pending", now) for _, _, c in runs],
+                [(m.run, json.dumps(dict(c)), "pending", record.updated) for m, c in runs],
             )
             db.executemany(
                 "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?)",
-                [(experiment.id, e.name, seed, c.run_id) for e, seed, c in runs],
+                [(record.id, m.schedule, m.seed, m.run) for m, _ in runs],
             )
 
-    def experiments(self) -> list[dict[str, Any]]:
+    def experiments(self) -> list[ExperimentRecord]:
         """Every experiment, the most recently run first."""
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT id, name, config, lr, lr_source, versions, created, updated "
             "FROM experiments ORDER BY updated DESC, rowid DESC"
-        ).fetchall()
-        keys = ("id", "name", "config", "lr", "lr_source", "versions", "created", "updated")
-        out = [dict(zip(keys, row, strict=True)) for row in rows]
-        for item in out:
-            item["config"] = json.loads(item["config"])
-            item["versions"] = json.loads(item["versions"])
-        return out
-
-    def members(self, experiment: str) -> list[tuple[str, int, str]]:
-        """The experiment's (schedule, seed, run id), in the order they were added."""
-        rows = self.db.execute(
-            "SELECT schedule, seed, run FROM members WHERE experiment = ? ORDER BY rowid",
-            (experiment,),
-        ).fetchall()
-        return [(str(a), int(b), str(c)) for a, b, c in rows]
-
-    def epochs_done(self) -> int:
-        """Epoch rows in the whole store (progress)."""
-        return int(self.db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0])
-
-    def lr_find(self, key: str) -> dict[str, Any] | None:
-        """A stored range-test result, if any."""
-        row = self.db.execute("SELECT result FROM lr_finds WHERE key = ?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
-
-    def save_lr_find(self, key: str, result: dict[str, Any]) -> None:
-        """Keep a range-test result for the next run of the same experiment."""
-        with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO lr_finds VALUES (?, ?)", (key, json.dumps(result)))
-
-    # --- reading ------------------------------------------------------------------------
-
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run with its config, status and epoch count, oldest first."""
-        rows = self.db.execute(
-            "SELECT r.id, r.config, r.status, r.diverged_at, r.test_accuracy, r.seconds, "
-            "(SELECT COUNT(*) FROM epochs e WHERE e.run = r.id), r.error, r.steps_per_epoch "
-            "FROM runs r ORDER BY r.rowid"
-        ).fetchall()
+        )
         return [
-            {
-                "id": row[0],
-                "config": json.loads(row[1]),
-                "status": row[2],
-                "diverged_at": row[3],
-                "test_accuracy": row[4],
-                "seconds": row[5],
-                "epochs_done": row[6],
-                "error": row[7],
-                "steps_per_epoch": row[8],
-            }
+            ExperimentRecord(
+                id=str(row[0]),
+                name=str(row[1]),
+                config=json.loads(row[2]),
+                lr=float(row[3]),
+                lr_source=str(row[4]),
+                versions=json.loads(row[5]),
+                created=float(row[6]),
+                updated=float(row[7]),
+            )
             for row in rows
         ]
 
-    def epochs(self, run: str) -> list[EpochMetrics]:
-        """The run's epochs in order."""
-        rows = self.db.execute(
-            "SELECT epoch, lr, train_loss, val_loss, val_accuracy, seconds FROM epochs "
-            "WHERE run = ? ORDER BY epoch",
+    def members(self, experiment: str | None = None) -> list[Member]:
+        """An experiment's members (every experiment's without one), in insertion order."""
+        where, parameters = ("WHERE experiment = ?", (experiment,)) if experiment else ("", ())
+        rows = self._rows(
+            f"SELECT experiment, schedule, seed, run FROM members {where} ORDER BY rowid",
+            parameters,
+        )
+        return [
+            Member(experiment=str(e), schedule=str(s), seed=int(seed), run=str(r))
+            for e, s, seed, r in rows
+        ]
+
+    def lr_find(self, key: str) -> dict[str, Any] | None:
+        """A stored range-test result, if any."""
+        rows = self._rows("SELECT result FROM lr_finds WHERE key = ?", (key,))
+        return None if not rows else dict(json.loads(rows[0][0]))
+
+    def save_lr_find(self, key: str, result: Mapping[str, Any]) -> None:
+        """Keep a range-test result for the next run of the same experiment."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO lr_finds VALUES (?, ?)", (key, json.dumps(dict(result)))
+            )
+
+    # --- reading --------------------------------------------------------------------------
+
+    def runs(self, ids: Sequence[str] | None = None) -> list[RunRecord]:
+        """Every run (or those of ``ids``) with its config, status and outcome, oldest first."""
+        where = ""
+        if ids is not None:
+            where = f"WHERE r.id IN ({', '.join('?' * len(ids))})"
+        rows = self._rows(
+            f"SELECT {_RUN_COLUMNS[self.version]}, "
+            "(SELECT COUNT(*) FROM epochs e WHERE e.run = r.id) "
+            f"FROM runs r {where} ORDER BY r.rowid",
+            list(ids or ()),
+        )
+        return [
+            RunRecord(
+                id=str(row[0]),
+                config=json.loads(row[1]),
+                status=row[2],
+                diverged_at=row[3],
+                final=_final(row[4], self.version),
+                seconds=row[5],
+                steps_per_epoch=row[6],
+                error=row[7],
+                engine=row[8],
+                node=row[9],
+                epochs_done=int(row[10]),
+            )
+            for row in rows
+        ]
+
+    def epochs(self, run: str) -> list[Epoch]:
+        """The run's committed epochs in order."""
+        rows = self._rows(
+            f"SELECT {_EPOCH_COLUMNS[self.version]} FROM epochs WHERE run = ? ORDER BY epoch",
             (run,),
-        ).fetchall()
-        return [EpochMetrics(*row) for row in rows]
+        )
+        if self.version == 1:
+            return [
+                Epoch(
+                    epoch=r[0],
+                    lr=r[1],
+                    seconds=r[2],
+                    metrics=dict(zip(_V1_METRICS, r[3:], strict=True)),
+                )
+                for r in rows
+            ]
+        return [Epoch(epoch=r[0], lr=r[1], seconds=r[2], metrics=json.loads(r[3])) for r in rows]
+
+    def epochs_done(self) -> int:
+        """Epoch rows in the whole store (progress)."""
+        return int(self._rows("SELECT COUNT(*) FROM epochs")[0][0])
 
     def lrs(self, run: str) -> list[tuple[int, float]]:
         """The run's sampled (step, lr) pairs."""
-        rows = self.db.execute("SELECT step, lr FROM lrs WHERE run = ? ORDER BY step", (run,))
-        return [(int(s), float(lr)) for s, lr in rows.fetchall()]
+        rows = self._rows("SELECT step, lr FROM lrs WHERE run = ? ORDER BY step", (run,))
+        return [(int(step), float(lr)) for step, lr in rows]
+
+
+def _final(value: Any, version: int) -> dict[str, float]:
+    if version == 1:
+        return {} if value is None else {"test_accuracy": float(value)}
+    return dict(json.loads(value))
+
+
+def _tables(db: sqlite3.Connection) -> frozenset[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return frozenset(str(row[0]) for row in rows)
+
+
+def _create(db: sqlite3.Connection) -> None:
+    for statement in _V2.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _upgrade_v1(db: sqlite3.Connection) -> None:
+    """Version 1 to 2: metric columns become JSON, test_accuracy a final result, and each
+    run gets an engine and a node (unknown for old runs). Values are copied exactly."""
+    runs = db.execute(
+        "SELECT id, config, status, diverged_at, test_accuracy, seconds, steps_per_epoch, "
+        "error, updated FROM runs ORDER BY rowid"
+    ).fetchall()
+    epochs = db.execute(
+        "SELECT run, epoch, lr, seconds, train_loss, val_loss, val_accuracy FROM epochs "
+        "ORDER BY rowid"
+    ).fetchall()
+    db.execute("DROP TABLE runs")
+    db.execute("DROP TABLE epochs")
+    for statement in _V2.split(";"):
+        if "CREATE TABLE runs " in statement or "CREATE TABLE epochs " in statement:
+            db.execute(statement)
+    db.executemany(
+        "INSERT INTO runs (id, config, status, diverged_at, final, seconds, steps_per_epoch, "
+        "error, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (*row[:4], json.dumps({} if row[4] is None else {"test_accuracy": row[4]}), *row[5:])
+            for row in runs
+        ],
+    )
+    db.executemany(
+        "INSERT INTO epochs VALUES (?, ?, ?, ?, ?)",
+        [(*row[:4], json.dumps(dict(zip(_V1_METRICS, row[4:], strict=True)))) for row in epochs],
+    )
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -11,7 +11,8 @@ Determinism: the same config gives the same numbers on CPU (seeded model init, s
 shuffling). ``train`` reports each finished epoch with a checkpoint (model, optimizer,
 scheduler and random state); passing that checkpoint back resumes the run exactly.
 
->>> from lrlab.lab.train import TrainConfig, train
+>>> from lrlab.lab.config import TrainConfig
+>>> from lrlab.lab.train import train
 >>> result = train(TrainConfig(epochs=2, schedule="cosine(init={lr}, steps={steps})"))
 >>> result.status, len(result.epochs)
 ('finished', 2)
@@ -19,12 +20,9 @@ scheduler and random state); passing that checkpoint back resumes the run exactl
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import io
-import json
 import math
-import re
+import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,73 +31,19 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from lrlab.lab.batches import batch_indices
+from lrlab.lab.config import TrainConfig, batches_per_epoch, schedule_for
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.models import build_for
-from lrlab.schedules import Schedule
-from lrlab.schedules._base import check_choice, check_float, check_int
-from lrlab.spec import parse
+from lrlab.lab.records import Epoch, Outcome
 from lrlab.torch import ScheduleLR
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 DIVERGE_FACTOR = 100.0
 """A training loss above this many times the first batch's loss counts as divergence."""
 LR_SAMPLES = 2000
 """At most this many (step, lr) pairs are kept per run; longer runs are sampled evenly."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """Everything that defines a run; its `run_id` is a hash of all of it."""
-
-    dataset: str = "digits"
-    model: str = "mlp-bn"
-    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "constant(value={lr})"
-    per: Literal["epoch", "batch"] = "epoch"
-    epochs: int = 30
-    batch_size: int = 64
-    seed: int = 0
-    threads: int = 1
-    """torch CPU threads while training: results are bit-identical only per thread count."""
-
-    def __post_init__(self) -> None:
-        name = "config"
-        check_choice(name, "optimizer", self.optimizer, OPTIMIZERS)
-        check_choice(name, "per", self.per, ("epoch", "batch"))
-        check_float(name, "lr", self.lr, minimum=0.0, strict_min=True, maximum=1e6)
-        check_float(name, "momentum", self.momentum, minimum=0.0, maximum=1.0, strict_max=True)
-        check_float(name, "weight_decay", self.weight_decay, minimum=0.0)
-        check_int(name, "epochs", self.epochs, maximum=100_000)
-        check_int(name, "batch_size", self.batch_size, maximum=1_000_000)
-        check_int(name, "seed", self.seed, minimum=0, maximum=2**31 - 1)
-        check_int(name, "threads", self.threads, maximum=1024)
-        if not isinstance(self.schedule, str) or not self.schedule.strip():
-            raise ValueError(f"config: schedule must be a spec string, got {self.schedule!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as a JSON-safe dict."""
-        return dataclasses.asdict(self)
-
-    @property
-    def run_id(self) -> str:
-        """A stable id: the first 16 hex digits of the SHA-256 of the config's JSON."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    """What one epoch measured."""
-
-    epoch: int
-    lr: float
-    train_loss: float
-    val_loss: float
-    val_accuracy: float
-    seconds: float
+METRICS = ("train_loss", "val_loss", "val_accuracy")
+"""What the built-in trainer reports each epoch."""
 
 
 @dataclass
@@ -107,7 +51,7 @@ class RunResult:
     """A run's outcome: every epoch, sampled per-step lrs, status and test accuracy."""
 
     config: TrainConfig
-    epochs: list[EpochMetrics] = field(default_factory=list)
+    epochs: list[Epoch] = field(default_factory=list)
     lrs: list[tuple[int, float]] = field(default_factory=list)
     status: Literal["finished", "diverged"] = "finished"
     diverged_at: int | None = None
@@ -115,35 +59,17 @@ class RunResult:
     steps_per_epoch: int = 0
     """Optimizer steps (batches) per epoch; lr sample steps count these."""
 
-
-def batches_per_epoch(n_train: int, batch_size: int) -> int:
-    """Optimizer steps per epoch (the last batch may be short)."""
-    return math.ceil(n_train / batch_size)
-
-
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-
-
-def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
-    """The run's schedule: the spec with its placeholders filled in, parsed."""
-    per_epoch = steps_per_epoch if config.per == "batch" else 1
-    values = {
-        "lr": repr(config.lr),
-        "epochs": str(config.epochs),
-        "steps": str(config.epochs * per_epoch),
-        "steps_per_epoch": str(per_epoch),
-    }
-
-    def fill(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
-            raise ValueError(
-                f"config: schedule {config.schedule!r} has an unknown placeholder "
-                f"{match.group(0)!r}; use {{lr}}, {{epochs}}, {{steps}} or {{steps_per_epoch}}"
-            )
-        return values[match.group(1)]
-
-    text = _PLACEHOLDER.sub(fill, config.schedule)
-    return parse(text)
+    def outcome(self) -> Outcome:
+        """The result as the store records it."""
+        final = {} if self.test_accuracy is None else {"test_accuracy": self.test_accuracy}
+        return Outcome(
+            status=self.status,
+            steps_per_epoch=self.steps_per_epoch,
+            lrs=tuple(self.lrs),
+            diverged_at=self.diverged_at,
+            final=final,
+            node=platform.node(),
+        )
 
 
 def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -171,7 +97,7 @@ def optimizer_for(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Op
 
 Checkpoint = bytes
 """A run's state after an epoch, serialised (model, optimizer, scheduler, random state)."""
-EpochCallback = Callable[[EpochMetrics, Checkpoint], None]
+EpochCallback = Callable[[Epoch, Checkpoint], None]
 
 
 def train(
@@ -219,7 +145,7 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
         scheduler.load_state_dict(state["scheduler"])
         shuffle.set_state(state["shuffle"])
         torch.set_rng_state(state["torch_rng"])
-        result.epochs = [EpochMetrics(**e) for e in state["epochs"]]
+        result.epochs = [_epoch(e) for e in state["epochs"]]
         result.lrs = [(int(step), float(lr)) for step, lr in state["lrs"].tolist()]
         limit = state["limit"]
         first_epoch = len(result.epochs)
@@ -229,13 +155,11 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
     for epoch in range(first_epoch, config.epochs):
         start = time.perf_counter()
         epoch_lr = float(optimizer.param_groups[0]["lr"])
-        order = torch.randperm(n, generator=shuffle)
         losses = []
-        for b in range(batches):
+        for b, index in enumerate(batch_indices(n, config.batch_size, shuffle)):
             step = epoch * batches + b
             if step % sample_every == 0:
                 result.lrs.append((step, float(optimizer.param_groups[0]["lr"])))
-            index = order[b * config.batch_size : (b + 1) * config.batch_size]
             loss = torch.nn.functional.cross_entropy(model(x_train[index]), y_train[index])
             value = loss.item()
             if limit is None:
@@ -257,13 +181,15 @@ def _train(  # noqa: PLR0915 - one loop, read top to bottom
             scheduler.step(val_loss)
         else:
             scheduler.step()
-        metrics = EpochMetrics(
+        metrics = Epoch(
             epoch=epoch,
             lr=epoch_lr,
-            train_loss=float(np.mean(losses)),
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
             seconds=time.perf_counter() - start,
+            metrics={
+                "train_loss": float(np.mean(losses)),
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            },
         )
         result.epochs.append(metrics)
         if on_epoch is not None:
@@ -293,13 +219,24 @@ def _checkpoint(
             "scheduler": scheduler.state_dict(),
             "shuffle": shuffle.get_state(),
             "torch_rng": torch.get_rng_state(),
-            "epochs": [dataclasses.asdict(e) for e in result.epochs],
+            "epochs": [
+                {"epoch": e.epoch, "lr": e.lr, "seconds": e.seconds, "metrics": dict(e.metrics)}
+                for e in result.epochs
+            ],
             "lrs": torch.tensor(result.lrs, dtype=torch.float64).reshape(-1, 2),
             "limit": limit,
         },
         buffer,
     )
     return buffer.getvalue()
+
+
+def _epoch(saved: dict[str, Any]) -> Epoch:
+    """An epoch from a checkpoint; those of schema-1 stores hold the metrics flat."""
+    if "metrics" in saved:
+        return Epoch(**saved)
+    metrics = {name: saved[name] for name in METRICS}
+    return Epoch(epoch=saved["epoch"], lr=saved["lr"], seconds=saved["seconds"], metrics=metrics)
 
 
 def read_checkpoint(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from lrlab.schedules.basic import (
 from lrlab.schedules.compose import clip, join, product, scale, warmup
 from lrlab.schedules.cyclical import cosine, cosine_restarts, cyclic, one_cycle
 from lrlab.schedules.modern import inverse_sqrt, wsd
+from lrlab.schedules.summary import Summary, summarize
 
 __all__ = [
     "Schedule",
+    "Summary",
     "clip",
     "constant",
     "cosine",
@@ -36,6 +38,7 @@ __all__ = [
     "product",
     "scale",
     "step",
+    "summarize",
     "warmup",
     "wsd",
 ]

@@ -14,25 +14,77 @@ import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import (
-    TYPE_CHECKING,
     Any,
     ClassVar,
     Literal,
     SupportsFloat,
     TypeAlias,
+    final,
     overload,
 )
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from lrlab.plateau import PlateauState
-
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 JSON: TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
 
 _REGISTRY: dict[str, type[Schedule]] = {}
+
+
+@final
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PlateauState:
+    """Where a (possibly metric-driven) schedule stands: everything needed to resume.
+
+    ``step`` is the number of scheduler steps taken; ``lr`` the plateau phase's current
+    learning rate; ``best``, ``num_bad_epochs`` and ``cooldown_counter`` mean what they
+    mean in torch's ``ReduceLROnPlateau``.
+
+    >>> import lrlab
+    >>> state = lrlab.PlateauState(step=3, lr=0.01, best=0.25)
+    >>> lrlab.PlateauState.from_dict(state.to_dict()) == state
+    True
+    """
+
+    step: int = 0
+    lr: float
+    best: float
+    num_bad_epochs: int = 0
+    cooldown_counter: int = 0
+
+    def to_dict(self) -> dict[str, JSON]:
+        """A JSON-safe dict; non-finite floats become the strings 'inf', '-inf', 'nan'."""
+        return {
+            "step": self.step,
+            "lr": self.lr,
+            "best": self.best if math.isfinite(self.best) else str(self.best),
+            "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlateauState:
+        """Read `to_dict` output back."""
+        name = "PlateauState"
+        missing = {"step", "lr", "best", "num_bad_epochs", "cooldown_counter"} - set(data)
+        if missing:
+            raise ValueError(f"{name}: missing {', '.join(sorted(missing))} in {dict(data)!r}")
+        try:
+            if isinstance(data["best"], bool):
+                raise TypeError
+            best = float(data["best"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: best must be a number, got {data['best']!r}") from None
+        return cls(
+            step=check_int(name, "step", data["step"], minimum=0),
+            lr=check_lr(name, "lr", data["lr"]),
+            best=best,
+            num_bad_epochs=check_int(name, "num_bad_epochs", data["num_bad_epochs"], minimum=0),
+            cooldown_counter=check_int(
+                name, "cooldown_counter", data["cooldown_counter"], minimum=0
+            ),
+        )
 
 
 class Schedule(abc.ABC):
@@ -83,10 +135,63 @@ class Schedule(abc.ABC):
     def _children(self) -> tuple[Schedule, ...]:
         return ()
 
+    @property
+    def length(self) -> int | None:
+        """The steps the schedule is made for (its ``steps``), or None if it has none.
+
+        A family with a duration (`cosine`, `linear`, `polynomial`, `one_cycle`, `wsd`)
+        has its ``steps``; a composite adds its parts up: a prefix warmup's steps plus
+        its inner length, a join's last boundary plus its last phase's length, the
+        longest part of a product, ``inner``'s length for `scale` and `clip`. Open-ended
+        schedules (`exponential`, `step`, `cyclic`, `plateau`, ...) have None.
+
+        >>> import lrlab
+        >>> lrlab.warmup(lrlab.cosine(init=0.1, steps=900), steps=100).length
+        1000
+        >>> lrlab.exponential(init=0.1, gamma=0.9).length is None
+        True
+        """
+        return None
+
+    @property
+    def depth(self) -> int:
+        """How many schedules are nested inside each other here (a family alone: 1).
+
+        At most `MAX_DEPTH`; composites refuse to go deeper.
+
+        >>> import lrlab
+        >>> lrlab.warmup(lrlab.scale(lrlab.constant(value=0.1), factor=2.0), steps=5).depth
+        3
+        """
+        return 1 + max((child.depth for child in self._children()), default=0)
+
+    def _bound(self) -> float:
+        """An upper bound of every value: the largest of the lr parameters by default.
+
+        The glossary names every learning-rate parameter one of `LR_FIELDS`, and each
+        family stays between them; composites override this.
+        """
+        bound = 0.0
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            if field.name in LR_FIELDS:
+                value = getattr(self, field.name)
+                for item in value if isinstance(value, tuple) else (value,):
+                    if isinstance(item, int | float):
+                        bound = max(bound, float(item))
+        return bound
+
     def _marks(self, until: float) -> list[float]:
         """Steps where the schedule changes course (override per family)."""
         del until
         return []
+
+    def _mark_count(self, until: float) -> int:
+        """How many marks lie in ``(0, until)``, also where there are too many to list.
+
+        Families that list their marks only up to a limit and composites override it;
+        the count of a composite adds its parts' (marks two parts share count twice).
+        """
+        return len(self.marks(until))
 
     def marks(self, until: float) -> list[float]:
         """The steps in ``(0, until)`` where the schedule changes course.
@@ -170,14 +275,16 @@ class Schedule(abc.ABC):
         >>> s.lr(state)
         0.05
         """
-        from lrlab.plateau import PlateauState
-
         nodes = list(self._plateaus())
         if not nodes:
             return PlateauState(step=0, lr=0.0, best=math.inf)
         return nodes[0]._initial_plateau_state()
 
     def _initial_plateau_state(self) -> PlateauState:
+        raise NotImplementedError  # pragma: no cover - only plateau overrides it
+
+    def _observe(self, state: PlateauState, metric: float) -> PlateauState:
+        """The state after the metric-driven node sees ``metric`` (plateau overrides it)."""
         raise NotImplementedError  # pragma: no cover - only plateau overrides it
 
     def lr(self, state: PlateauState) -> float:
@@ -191,9 +298,16 @@ class Schedule(abc.ABC):
         The metric reaches the plateau only while the plateau phase is active at the
         current step; pass ``None`` on steps without a measurement (per-batch steps).
         """
-        from lrlab.plateau import advance
-
-        return advance(self, state, metric)
+        if metric is not None:
+            try:
+                if isinstance(metric, str | bytes | bool):
+                    raise TypeError
+                value = float(metric)
+            except (TypeError, ValueError):
+                raise TypeError(f"update: metric must be a number, got {metric!r}") from None
+            if self._driven_at(state.step):
+                state = next(self._plateaus())._observe(state, value)
+        return dataclasses.replace(state, step=state.step + 1)
 
     # --- data -----------------------------------------------------------------------
 
@@ -257,6 +371,8 @@ def from_dict(data: Mapping[str, Any]) -> Schedule:
     family = data.get("family")
     if not isinstance(family, str):
         raise ValueError(f"from_dict: 'family' must be a string, got {family!r}")
+    if _nesting(data) > 2 * MAX_DEPTH:
+        raise ValueError(f"from_dict: schedules nested more than {MAX_DEPTH} deep")
     cls = _REGISTRY.get(family)
     if cls is None:
         raise ValueError(
@@ -276,6 +392,19 @@ def from_dict(data: Mapping[str, Any]) -> Schedule:
     return cls(**kwargs)
 
 
+def _nesting(value: object) -> int:
+    """How deep dicts and lists nest in ``value``, counted without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, Mapping | list | tuple):
+            deepest = max(deepest, level)
+            if level <= 2 * MAX_DEPTH:  # deeper than the limit: one level more is enough
+                children = item.values() if isinstance(item, Mapping) else item
+                todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _from_json(value: Any) -> Any:
     if isinstance(value, Mapping):
         return from_dict(value)
@@ -293,6 +422,12 @@ def families() -> dict[str, type[Schedule]]:
     """
     return dict(sorted(_REGISTRY.items()))
 
+
+MAX_DEPTH = 32
+"""The deepest nesting of schedules inside schedules (far beyond any real one)."""
+
+LR_FIELDS = frozenset({"value", "init", "peak", "end", "lrs", "min_lr"})
+"""The parameters that are learning rates, in every family."""
 
 CHUNK = 1 << 14
 """Steps evaluated at a time: temporaries stay in cache and memory tracks the output."""
@@ -456,6 +591,17 @@ def multiples(period: float, until: float, *, limit: int = 1000) -> list[float]:
     """``period, 2 * period, ...`` below ``until`` (none if there would be more than ``limit``)."""
     count = math.ceil(until / period)
     return [] if count > limit else [k * period for k in range(1, count)]
+
+
+def count_multiples(period: float, until: float, offset: float = 0.0) -> int:
+    """How many of ``offset + k * period`` (``k = 0, 1, ...``) lie in ``(0, until)``.
+
+    >>> count_multiples(10, 35), count_multiples(10, 35, offset=5)
+    (3, 3)
+    """
+    if until <= offset:
+        return 0
+    return math.ceil((until - offset) / period) - (1 if offset <= 0 else 0)
 
 
 def is_sorted(t: FloatArray) -> bool:

@@ -15,6 +15,7 @@ from lrlab.schedules._base import (
     check_int,
     check_lr,
     check_sequence,
+    count_multiples,
     int_power,
     multiples,
     set_field,
@@ -69,6 +70,9 @@ class step(Schedule):
 
     def _marks(self, until: float) -> list[float]:
         return multiples(self.period, until)
+
+    def _mark_count(self, until: float) -> int:
+        return count_multiples(self.period, until)
 
 
 @final
@@ -162,6 +166,11 @@ class linear(Schedule):
         # (1 - x) * init + x * end is exact at both ends (never a tiny negative end).
         return (1.0 - x) * self.init + x * self.end
 
+    @property
+    def length(self) -> int | None:
+        """``steps``."""
+        return self.steps
+
     def _marks(self, until: float) -> list[float]:
         return [self.steps]
 
@@ -194,6 +203,11 @@ class polynomial(Schedule):
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
         remaining = 1.0 - np.minimum(t, self.steps) / self.steps
         return self.end + (self.init - self.end) * np.power(remaining, self.power)
+
+    @property
+    def length(self) -> int | None:
+        """``steps``."""
+        return self.steps
 
     def _marks(self, until: float) -> list[float]:
         return [self.steps]

@@ -6,12 +6,15 @@ any family. A tree may hold at most one metric-driven `plateau` node.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal, final
 
 import numpy as np
 
 from lrlab.schedules._base import (
+    MAX_DEPTH,
+    MAX_LR,
     FloatArray,
     Schedule,
     check_choice,
@@ -35,7 +38,20 @@ def _check_parts(family: str, name: str, parts: object, minimum: int) -> tuple[S
         raise ValueError(
             f"{family}: at most one metric-driven plateau per schedule, got {plateaus}"
         )
+    depth = 1 + max(p.depth for p in items)
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"{family}: schedules nested {depth} deep; at most {MAX_DEPTH} are allowed"
+        )
     return items
+
+
+def _check_bound(family: str, bound: float, what: str) -> None:
+    """Composites promise finite values: refuse one that could pass `MAX_LR`."""
+    if bound > MAX_LR:
+        raise ValueError(
+            f"{family}: {what} can reach {bound:.3g}, above the largest learning rate {MAX_LR:g}"
+        )
 
 
 @final
@@ -117,11 +133,29 @@ class warmup(Schedule):
             out = self.inner._eval(t, driven)
             out[during] *= self.factor(t[during])
             return out
+        # one call of inner (step 0 first, then the steps after warmup) keeps nested
+        # warmups linear in their depth
+        inner = self.inner._eval(np.concatenate(([0.0], t[after] - self.steps)), driven)
         out = np.empty_like(t)
-        out[after] = self.inner._eval(t[after] - self.steps, driven)
-        target = self.inner._eval(np.zeros(1), driven)[0]
-        out[during] = target * self.factor(t[during])
+        out[after] = inner[1:]
+        out[during] = inner[0] * self.factor(t[during])
         return out
+
+    @property
+    def length(self) -> int | None:
+        """``steps`` plus the inner length (prefix), or the longer of the two (overlay)."""
+        inner = self.inner.length
+        if inner is None:
+            return None
+        return self.steps + inner if self.mode == "prefix" else max(self.steps, inner)
+
+    def _bound(self) -> float:
+        return self.inner._bound()
+
+    def _mark_count(self, until: float) -> int:
+        shift = 0 if self.mode == "overlay" else self.steps
+        inner = self.inner._mark_count(until - shift) if until > shift else 0
+        return int(0 < self.steps < until) + inner
 
     def _marks(self, until: float) -> list[float]:
         shift = 0 if self.mode == "overlay" else self.steps
@@ -188,6 +222,24 @@ class join(Schedule):
             marks += [start + m for m in phase._marks(end - start) if m < end - start]
         return marks
 
+    @property
+    def length(self) -> int | None:
+        """The last boundary plus the last phase's length (None if it has none)."""
+        last = self.phases[-1].length
+        if last is None:
+            return None
+        return (self.at[-1] if self.at else 0) + last
+
+    def _bound(self) -> float:
+        return max(phase._bound() for phase in self.phases)
+
+    def _mark_count(self, until: float) -> int:
+        count = sum(1 for b in self.at if b < until)
+        for phase, start, end in zip(self.phases, (0, *self.at), (*self.at, until), strict=True):
+            if start < until:
+                count += phase._mark_count(min(end, until) - start)
+        return count
+
     def _driven_at(self, t: float) -> bool:
         i = int(np.searchsorted(self.at, t, side="right"))
         start = self.at[i - 1] if i else 0
@@ -218,6 +270,20 @@ class product(Schedule):
 
     def __init__(self, factors: tuple[Schedule, ...] | list[Schedule]) -> None:
         set_field(self, "factors", _check_parts(self.family, "factors", factors, 2))
+        _check_bound(self.family, self._bound(), "the product of the factors")
+
+    @property
+    def length(self) -> int | None:
+        """The longest factor's length, if every factor has one."""
+        lengths = [f.length for f in self.factors]
+        known = [n for n in lengths if n is not None]
+        return max(known) if len(known) == len(lengths) else None
+
+    def _bound(self) -> float:
+        return math.prod(f._bound() for f in self.factors)
+
+    def _mark_count(self, until: float) -> int:
+        return sum(f._mark_count(until) for f in self.factors)
 
     def _children(self) -> tuple[Schedule, ...]:
         return self.factors
@@ -253,6 +319,18 @@ class scale(Schedule):
     def __init__(self, inner: Schedule, *, factor: float) -> None:
         set_field(self, "inner", _check_parts(self.family, "inner", [inner], 1)[0])
         set_field(self, "factor", check_lr(self.family, "factor", factor))
+        _check_bound(self.family, self._bound(), f"inner times factor={self.factor!r}")
+
+    @property
+    def length(self) -> int | None:
+        """``inner``'s length."""
+        return self.inner.length
+
+    def _bound(self) -> float:
+        return self.inner._bound() * self.factor
+
+    def _mark_count(self, until: float) -> int:
+        return self.inner._mark_count(until)
 
     def _children(self) -> tuple[Schedule, ...]:
         return (self.inner,)
@@ -294,6 +372,19 @@ class clip(Schedule):
             raise ValueError(f"{f}: give low, high or both, got neither")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"{f}: low must be <= high ({self.high!r}), got {self.low!r}")
+
+    @property
+    def length(self) -> int | None:
+        """``inner``'s length."""
+        return self.inner.length
+
+    def _bound(self) -> float:
+        inner = self.inner._bound()
+        top = inner if self.high is None else min(inner, self.high)
+        return top if self.low is None else max(top, self.low)
+
+    def _mark_count(self, until: float) -> int:
+        return self.inner._mark_count(until)
 
     def _children(self) -> tuple[Schedule, ...]:
         return (self.inner,)

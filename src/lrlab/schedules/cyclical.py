@@ -17,6 +17,7 @@ from lrlab.schedules._base import (
     check_float,
     check_int,
     check_lr,
+    count_multiples,
     int_power,
     is_sorted,
     multiples,
@@ -69,8 +70,16 @@ class cosine(Schedule):
             t = np.minimum(t, self.steps)
         return half_cosine(self.init, self.end, t, self.steps)
 
+    @property
+    def length(self) -> int | None:
+        """``steps``."""
+        return self.steps
+
     def _marks(self, until: float) -> list[float]:
         return multiples(self.steps, until) if self.periodic else [self.steps]
+
+    def _mark_count(self, until: float) -> int:
+        return count_multiples(self.steps, until) if self.periodic else int(self.steps < until)
 
 
 @final
@@ -140,6 +149,11 @@ class cosine_restarts(Schedule):
             return multiples(self.period, until)
         starts, _ = self._starts(until)
         return [float(start) for start in starts]
+
+    def _mark_count(self, until: float) -> int:
+        if self.mult == 1:
+            return count_multiples(self.period, until)
+        return len(self.marks(until))
 
     def _cosine(
         self, k: FloatArray, position: FloatArray, length: float | FloatArray
@@ -214,6 +228,11 @@ class cyclic(Schedule):
         count = math.ceil(until / total)
         return [] if count > 500 else [x for k in range(count) for x in (k * total, k * total + up)]
 
+    def _mark_count(self, until: float) -> int:
+        up = self.up_steps
+        total = up + (self.down_steps if self.down_steps is not None else up)
+        return count_multiples(total, until) + count_multiples(total, until, offset=up)
+
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -276,6 +295,11 @@ class one_cycle(Schedule):
                 (self.steps - 1, init, end),
             ]
         return [(rise_end, init, self.peak), (self.steps - 1, self.peak, end)]
+
+    @property
+    def length(self) -> int | None:
+        """``steps``."""
+        return self.steps
 
     def _marks(self, until: float) -> list[float]:
         return [end for end, _, _ in self.phases()]

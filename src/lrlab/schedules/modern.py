@@ -124,5 +124,10 @@ class wsd(Schedule):
             out = np.where(t < w, _ramp(self.init, self.peak, t, w), out)
         return out
 
+    @property
+    def length(self) -> int | None:
+        """``steps``."""
+        return self.steps
+
     def _marks(self, until: float) -> list[float]:
         return [self.warmup_steps, self.steps - self.decay_steps, self.steps]

@@ -1,0 +1,107 @@
+"""A run's config: everything that defines one training run, as a frozen, validated value.
+
+The schedule is a spec (any lrlab family, composite or torch name) that may use the
+placeholders ``{lr}`` (the run's initial lr), ``{epochs}``, ``{steps}`` (all scheduler
+steps of the run) and ``{steps_per_epoch}``; `schedule_for` fills them in and parses it.
+No torch here: the config is plain data, and its `run_id` keys the store.
+
+>>> from lrlab.lab.config import TrainConfig, schedule_for
+>>> config = TrainConfig(epochs=3, schedule="cosine(init={lr}, steps={steps})", per="batch")
+>>> schedule_for(config, steps_per_epoch=10)
+cosine(init=0.1, steps=30)
+>>> TrainConfig(lr=0)
+Traceback (most recent call last):
+...
+ValueError: config: lr must be > 0 and <= 1e+06, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lrlab.lab.records import stable_id
+from lrlab.schedules import Schedule
+from lrlab.schedules._base import check_choice, check_float, check_int
+from lrlab.spec import parse
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+PER = ("epoch", "batch")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Everything that defines a run; its `run_id` is a hash of all of it."""
+
+    dataset: str = "digits"
+    model: str = "mlp-bn"
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "constant(value={lr})"
+    per: Literal["epoch", "batch"] = "epoch"
+    epochs: int = 30
+    batch_size: int = 64
+    seed: int = 0
+    threads: int = 1
+    """torch CPU threads while training: results are bit-identical only per thread count."""
+
+    def __post_init__(self) -> None:
+        name = "config"
+        check_choice(name, "optimizer", self.optimizer, OPTIMIZERS)
+        check_choice(name, "per", self.per, PER)
+        check_float(name, "lr", self.lr, minimum=0.0, strict_min=True, maximum=1e6)
+        check_float(name, "momentum", self.momentum, minimum=0.0, maximum=1.0, strict_max=True)
+        check_float(name, "weight_decay", self.weight_decay, minimum=0.0)
+        check_int(name, "epochs", self.epochs, maximum=100_000)
+        check_int(name, "batch_size", self.batch_size, maximum=1_000_000)
+        check_int(name, "seed", self.seed, minimum=0, maximum=2**31 - 1)
+        check_int(name, "threads", self.threads, maximum=1024)
+        if not isinstance(self.schedule, str) or not self.schedule.strip():
+            raise ValueError(f"config: schedule must be a spec string, got {self.schedule!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a JSON-safe dict."""
+        return dataclasses.asdict(self)
+
+    @property
+    def run_id(self) -> str:
+        """A stable id: `lrlab.lab.records.stable_id` of the config's dict form."""
+        return stable_id(self.to_dict())
+
+
+def batches_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimizer steps per epoch (the last batch may be short).
+
+    >>> batches_per_epoch(1000, 64)
+    16
+    """
+    return math.ceil(n_train / batch_size)
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
+    """The run's schedule: the spec with its placeholders filled in, parsed."""
+    per_epoch = steps_per_epoch if config.per == "batch" else 1
+    values = {
+        "lr": repr(config.lr),
+        "epochs": str(config.epochs),
+        "steps": str(config.epochs * per_epoch),
+        "steps_per_epoch": str(per_epoch),
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise ValueError(
+                f"config: schedule {config.schedule!r} has an unknown placeholder "
+                f"{match.group(0)!r}; use {{lr}}, {{epochs}}, {{steps}} or {{steps_per_epoch}}"
+            )
+        return values[match.group(1)]
+
+    return parse(_PLACEHOLDER.sub(fill, config.schedule))

@@ -1,0 +1,127 @@
+"""The runs of a store as one table: each run with its experiment, schedule and seed.
+
+What ``lrlab runs DIR`` prints, and its ``--json`` document. Reads the store only (no
+torch, nothing written).
+
+>>> import tempfile
+>>> from lrlab.lab.store import Store
+>>> with tempfile.TemporaryDirectory() as directory:
+...     with Store(directory) as store:
+...         _ = store.register("r1", {"schedule": "constant(value={lr})", "seed": 0, "epochs": 2})
+...     with Store(directory, read_only=True) as store:
+...         [(v.schedule, v.seed, v.run.status) for v in run_views(store)]
+[('constant(value={lr})', 0, 'pending')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lrlab.lab.records import Epoch, RunRecord
+from lrlab.lab.store import Store, StoreError
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunView:
+    """A run joined with its membership: the latest experiment it belongs to, if any."""
+
+    run: RunRecord
+    experiment: str | None
+    """The id of the most recently run experiment that has this run (None: no experiment)."""
+    experiments: tuple[str, ...]
+    """Every experiment that has this run, the most recent first."""
+    schedule: str
+    seed: int
+    epochs: tuple[Epoch, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run's entry of the ``lrlab runs --json`` document."""
+        run = self.run
+        return {
+            "id": run.id,
+            "experiment": self.experiment,
+            "experiments": list(self.experiments),
+            "schedule": self.schedule,
+            "seed": self.seed,
+            "status": run.status,
+            "engine": run.engine,
+            "node": run.node,
+            "error": run.error,
+            "diverged_at": run.diverged_at,
+            "seconds": run.seconds,
+            "steps_per_epoch": run.steps_per_epoch,
+            "final": dict(run.final),
+            "config": dict(run.config),
+            "epochs": [epoch.to_dict() for epoch in self.epochs],
+        }
+
+
+def run_views(store: Store, experiment: str | None = None) -> list[RunView]:
+    """Every run of the store, oldest first; with ``experiment`` (an id or its prefix),
+    only that experiment's runs, named as it names them. Raises `StoreError` when no
+    single experiment has that id."""
+    experiments = store.experiments()
+    chosen: set[str] | None = None
+    if experiment is not None:
+        matches = [e.id for e in experiments if e.id.startswith(experiment)]
+        if len(matches) != 1:
+            known = ", ".join(e.id for e in experiments) or "none"
+            raise StoreError(f"no single experiment with id {experiment!r} (known: {known})")
+        chosen = set(matches)
+    names: dict[str, tuple[str, int]] = {}
+    owners: dict[str, list[str]] = {}
+    for record in reversed(experiments):  # oldest first: the latest experiment names a run
+        if chosen is not None and record.id not in chosen:
+            continue
+        for member in store.members(record.id):
+            names[member.run] = (member.schedule, member.seed)
+            owners.setdefault(member.run, []).insert(0, record.id)
+    views = []
+    for run in store.runs():
+        if chosen is not None and run.id not in names:
+            continue
+        schedule, seed = names.get(
+            run.id, (str(run.config.get("schedule", "?")), int(run.config.get("seed", 0)))
+        )
+        mine = tuple(owners.get(run.id, ()))
+        views.append(
+            RunView(
+                run=run,
+                experiment=mine[0] if mine else None,
+                experiments=mine,
+                schedule=schedule,
+                seed=seed,
+                epochs=tuple(store.epochs(run.id)),
+            )
+        )
+    return views
+
+
+def runs_document(views: list[RunView]) -> dict[str, Any]:
+    """``{"runs": [...]}``: every run with its epochs, each metric by name (JSON-safe)."""
+    return {"runs": [view.to_dict() for view in views]}
+
+
+def runs_table(views: list[RunView]) -> list[list[str]]:
+    """The rows ``lrlab runs`` prints, with a header row."""
+    rows = [["id", "experiment", "schedule", "seed", "status", "epochs", "val acc %", "time s"]]
+    for view in views:
+        run = view.run
+        status: str = run.status
+        if status == "diverged":
+            status += f" at step {run.diverged_at}"
+        last = view.epochs[-1].get("val_accuracy") if view.epochs else None
+        rows.append(
+            [
+                run.id,
+                view.experiment or "-",
+                view.schedule,
+                str(view.seed),
+                status,
+                f"{run.epochs_done}/{run.config.get('epochs', '?')}",
+                "-" if last is None else f"{100 * last:.2f}",
+                "-" if run.seconds is None else f"{run.seconds:.1f}",
+            ]
+        )
+    return rows
