@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 from lrlab.cli import main
 from lrlab.lab.experiment import Experiment, ScheduleEntry, default_schedules
 from lrlab.lab.report import summarise
-from lrlab.lab.store import FILENAME, Store
+from lrlab.lab.store import FILENAME, Store, StoreError
 from lrlab.lab.train import train
 
 SMALL = ["--epochs", "2", "--batch-size", "128", "--seeds", "2", "--quiet"]
@@ -265,17 +264,14 @@ def test_sigkill_compare_then_rerun_loses_and_repeats_nothing(tmp_path: Path) ->
     out = str(tmp_path / "runs")
     command = [sys.executable, "-m", "lrlab", *COMPARE, "--out", out]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    db_path = Path(out) / FILENAME
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until a few epochs are committed, then kill
-        if db_path.exists():
-            with sqlite3.connect(db_path, timeout=5) as db:
-                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-                if (
-                    "epochs" in tables
-                    and db.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] >= 5
-                ):
+        try:
+            with Store(out, read_only=True) as store:
+                if store.epochs_done() >= 5:
                     break
+        except StoreError:  # not created yet
+            pass
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

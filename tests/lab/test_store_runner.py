@@ -96,10 +96,12 @@ def test_a_failing_run_is_failed_with_its_error(tmp_path: Path) -> None:
 def test_a_busy_store_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("lrlab.lab.store.BUSY_SECONDS", 0.05)
     with Store(tmp_path / "locked") as locked, Store(tmp_path / "locked") as other:
-        locked.db.execute("BEGIN IMMEDIATE")
-        with pytest.raises(StoreError, match=r"locked by another process.*waited 0\.05 s"):
+        with (
+            locked.transaction(),
+            pytest.raises(StoreError, match=r"locked by another process.*waited 0\.05 s"),
+        ):
             other.register("r", {})
-        locked.db.execute("ROLLBACK")
+        other.register("r", {})  # once the other writer is done
 
 
 @pytest.mark.slow
