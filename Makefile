@@ -26,9 +26,10 @@ format: setup
 test: lint
 	$(BIN)/pytest
 
-# The inner loop: everything but the tests marked slow (CI runs them all through `make test`).
+# The inner loop: everything but the tests marked slow, with fewer hypothesis examples
+# (CI runs them all, with the default examples, through `make test`).
 test-fast: setup
-	$(BIN)/pytest -m "not slow" -q
+	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -m "not slow" -q
 
 # The main job: train the default experiment (10 schedules x 5 seeds, CNN on digits) into
 # runs/demo, rank it and write runs/demo/report.html. A second run reuses the store.

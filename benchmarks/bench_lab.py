@@ -23,11 +23,12 @@ import numpy as np
 import torch
 
 from lrlab.lab.compare import compare
+from lrlab.lab.config import TrainConfig, schedule_for
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.experiment import Experiment
 from lrlab.lab.models import build_for
 from lrlab.lab.runner import InProcess, ProcessPool
-from lrlab.lab.train import TrainConfig, schedule_for, train
+from lrlab.lab.train import train
 
 
 def bare(config: TrainConfig, data: Dataset) -> list[float]:
@@ -107,7 +108,7 @@ def main() -> None:
     lab = best(lambda: train(config, data=data[config.seed]), args.repeats)
     hand = best(lambda: bare(config, data[config.seed]), args.repeats)
     same = bare(config, data[config.seed]) == [
-        e.val_loss for e in train(config, data=data[config.seed]).epochs
+        e["val_loss"] for e in train(config, data=data[config.seed]).epochs
     ]
     print(f"trainer: {config.schedule} per {config.per}, {config.epochs} epochs")
     print(
@@ -132,7 +133,7 @@ def main() -> None:
         start = time.perf_counter()
         compare(experiment, out, executor=InProcess())
         rerun = time.perf_counter() - start
-    diverged = sum(o["status"] == "diverged" for o in done.outcomes)
+    diverged = sum(o.status == "diverged" for o in done.outcomes)
     n = len(runs)
     print(
         f"\ndefault comparison: {len(experiment.schedules)} schedules x {args.seeds} seeds "

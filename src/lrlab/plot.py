@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from lrlab import _svg
 from lrlab.schedules import Schedule
 from lrlab.schedules._base import check_int
 from lrlab.spec import parse
@@ -40,7 +42,7 @@ PALETTE = (
     "#e377c2",
     "#17becf",
     "#bcbd22",
-    "#7f7f7f",
+    "#393b79",
 )
 """The one palette of every lrlab figure: curve ``i`` is drawn in ``PALETTE[i % 10]``."""
 MAX_POINTS = 200_000
@@ -365,12 +367,12 @@ def find_lr_figure(
     return figure
 
 
-# --- the lab report's figures ------------------------------------------------------------
+# --- the lab report's figures: SVG text, written by lrlab._svg (no matplotlib) ---------
 
 LEADER_COLOR = "#8f8f8f"
 """The leader's colour in `versus_leader`: dashed grey under the schedule of every panel."""
 
-_LEADER: dict[str, Any] = {"color": LEADER_COLOR, "lw": 1.1, "ls": (0, (3, 1.5))}
+_LEADER = {"stroke": LEADER_COLOR, "stroke_dasharray": "4 2"}
 
 REPORT_METRICS = (
     ("train_loss", "train loss", True),
@@ -378,6 +380,12 @@ REPORT_METRICS = (
     ("val_accuracy", "validation accuracy", False),
 )
 """`versus_leader`'s metric columns: ``(metric, title, log scale)``."""
+
+_GRID_PANEL = (170.0, 100.0)
+"""`lr_grid`'s panel width and height, in figure units."""
+_ROW_PANEL = (220.0, 90.0)
+"""`versus_leader`'s panel width and height, in figure units."""
+_TITLE = {"font_size": 11}
 
 
 class Trace(NamedTuple):
@@ -388,29 +396,6 @@ class Trace(NamedTuple):
     lr_values: npt.ArrayLike
     metrics: Mapping[str, npt.ArrayLike]
     """Per metric, an array (seeds x epochs: epoch ``k`` ends at x = ``k + 1``)."""
-
-
-def svg_text(figure: Figure) -> str:
-    """The figure as SVG markup to inline in HTML (its text stays text: smaller, faster).
-
-    >>> from matplotlib.figure import Figure
-    >>> svg_text(Figure(figsize=(1, 1))).startswith("<svg")
-    True
-    """
-    import io
-
-    from matplotlib import rc_context
-
-    buffer = io.StringIO()
-    with rc_context({"svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _text(name: str) -> str:
-    """A name as matplotlib shows it verbatim (a ``$`` starts no math text)."""
-    return name.replace("$", r"\$")
 
 
 def _xy(owner: str, name: str, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[Any, Any]:
@@ -424,45 +409,41 @@ def _xy(owner: str, name: str, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[Any,
     return xs, ys
 
 
-def lr_grid(
-    curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], *, columns: int = 5
-) -> Figure:
-    """Small multiples: each ``(name, epochs, lrs)`` curve in a panel of its own, in order.
+def lr_grid(curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], *, columns: int = 5) -> str:
+    """Small multiples as SVG text: each ``(name, epochs, lrs)`` curve in a panel, in order.
 
-    Curve ``i`` is drawn in `color` ``(i)``; ``columns`` panels a row at most.
+    Curve ``i`` is drawn in `color` ``(i)`` as steps (each lr holds until the next
+    epoch), ``columns`` panels a row at most; the panels share the epoch axis, and each
+    starts its lr axis at 0.
 
-    >>> fig = lr_grid([("flat", [0, 1, 2], [0.1, 0.1, 0.1]), ("step", [0, 1, 2], [0.1, 0.1, 0.01])])
-    >>> [ax.get_title() for ax in fig.axes if ax.get_visible()]
-    ['flat', 'step']
+    >>> svg = lr_grid([("flat", [0, 1, 2], [0.1, 0.1, 0.1]), ("a<b", [0, 1, 2], [0.1, 0.1, 0.01])])
+    >>> svg[:4], svg.count('class="panel"'), ">a&lt;b</text>" in svg
+    ('<svg', 2, True)
     """
     if not curves:
         raise ValueError("lr_grid: nothing to draw, got no curves")
     columns = min(check_int("lr_grid", "columns", columns), len(curves))
     data = [(name, *_xy("lr_grid", name, x, y)) for name, x, y in curves]
-    from matplotlib.figure import Figure
-
-    lines = -(-len(data) // columns)
-    figure = Figure(figsize=(2.6 * columns, 0.5 + 1.7 * lines))
-    figure.subplots_adjust(
-        left=0.06,
-        right=0.99,
-        bottom=0.3 / (0.5 + 1.7 * lines),
-        top=1 - 0.25 / (0.5 + 1.7 * lines),
-        wspace=0.3,
-        hspace=0.45,
-    )
-    axes = figure.subplots(lines, columns, squeeze=False, sharex=True)
-    for i, (ax, (name, x, y)) in enumerate(zip(axes.flat, data, strict=False)):
-        ax.plot(x, y, color=color(i), linewidth=1.2, drawstyle="steps-post")
-        ax.set_title(_text(name), fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    for ax in axes.flat[len(data) :]:
-        ax.set_visible(False)
-    figure.supxlabel("epoch", fontsize=9)
-    figure.supylabel("learning rate", fontsize=9)
-    return figure
+    width, height = _GRID_PANEL
+    left, top, across, down = 62.0, 24.0, width + 52, height + 44
+    epochs = _finite(np.concatenate([x for _, x, _ in data]))
+    low = math.floor(epochs.min()) if epochs.size else 0
+    high = math.ceil(epochs.max()) if epochs.size else 1
+    x = _svg.Scale(low, max(high, low + 1), width, integer=True)
+    clip_id = f"lrlab-clip-{width:g}x{height:g}"
+    body = []
+    for i, (name, epoch, lr) in enumerate(data):
+        y = _svg.Scale(0, _top(lr), height, flip=True)
+        drawn = _svg.line(x.map(epoch), y.map(lr), steps=True, stroke=color(i), stroke_width=1.2)
+        title = _svg.text(width / 2, -7, name, text_anchor="middle", **_TITLE)
+        row, column = divmod(i, columns)
+        at = (left + column * across, top + row * down)
+        body.append(_svg.panel(*at, _svg.axes(x, y), drawn, clip_id=clip_id, title=title))
+    size = (left + columns * across - 40, top + -(-len(data) // columns) * down + 8)
+    body.append(_svg.text(size[0] / 2, size[1] - 8, "epoch", text_anchor="middle", **_TITLE))
+    caption = {"text_anchor": "middle", "transform": "rotate(-90)", **_TITLE}
+    body.append(_svg.text(-size[1] / 2, 14, "learning rate", **caption))
+    return _svg.document(*size, "".join(body), defs=_svg.clip(clip_id, width, height))
 
 
 def versus_leader(
@@ -470,21 +451,24 @@ def versus_leader(
     leader: int | None,
     *,
     metrics: Sequence[tuple[str, str, bool]] = REPORT_METRICS,
-) -> Figure:
-    """One row per schedule, each against the leader: its lr, then each metric by epoch.
+) -> str:
+    """One row per schedule, each against the leader, as SVG text: its lr, then each metric.
 
-    Schedule ``i`` is drawn in `color` ``(i)``: the lr, and per metric the mean over
-    seeds with a min-max band. Every panel also draws the leader (``traces[leader]``,
-    mean only) in `LEADER_COLOR` underneath. Each column shares its y axis, so the rows
-    compare at a glance; a loss column is drawn on a log axis (non-positive values are
-    left out). Readable with ten schedules and more: nothing overlaps but a schedule and
-    the leader.
+    Schedule ``i`` is drawn in `color` ``(i)``: the lr (as steps), and per metric the mean
+    over seeds by epoch with a min-max band (two seeds or more). Every panel also draws the
+    leader (``traces[leader]``, mean only) dashed in `LEADER_COLOR` underneath. Each
+    column shares its y axis, so the rows compare at a glance; a loss column is drawn on a
+    log axis (non-positive values are left out), an accuracy column zooms past the first
+    quarter of the epochs. Readable with ten schedules and more: nothing overlaps but a
+    schedule and the leader.
 
     >>> a = Trace("a", [0, 2], [0.1, 0.1], {"val_loss": [[0.5, 0.3], [0.6, 0.2]]})
     >>> b = Trace("b", [0, 2], [0.2, 0.2], {"val_loss": [[0.4, 0.25], [0.5, 0.3]]})
-    >>> fig = versus_leader([a, b], leader=1, metrics=[("val_loss", "validation loss", True)])
-    >>> [ax.get_title(loc="left") for ax in fig.axes[::2]]
-    ['a', 'b (leader)']
+    >>> svg = versus_leader([a, b], leader=1, metrics=[("val_loss", "validation loss", True)])
+    >>> svg.count('class="panel"'), svg.count('class="leader"'), svg.count('class="band"')
+    (4, 4, 2)
+    >>> ">b (leader)</text>" in svg
+    True
     """
     if not traces:
         raise ValueError("versus_leader: nothing to draw, got no traces")
@@ -492,102 +476,107 @@ def versus_leader(
         leader = check_int("versus_leader", "leader", leader, minimum=0, maximum=len(traces) - 1)
     lrs = [_xy("versus_leader", t.name, t.lr_epochs, t.lr_values) for t in traces]
     columns = [_metric_arrays(t, metrics) for t in traces]
-    import matplotlib as mpl
-    from matplotlib.figure import Figure
-
-    height = 0.75 + 1.45 * len(traces)
-    style: dict[Any, Any] = {
-        "xtick.labelsize": 7,
-        "ytick.labelsize": 7,
-        "axes.titley": 1.0,  # a fixed title place: no costly layout pass per panel
-        "axes.titlepad": 3,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-    }
-    with mpl.rc_context(style):
-        figure = Figure(figsize=(2.7 * (1 + len(metrics)), height))
-        figure.subplots_adjust(
-            left=0.05, right=0.99, bottom=0.4 / height, top=1 - 0.6 / height, hspace=0.5
-        )
-        grid = figure.subplots(
-            len(traces), 1 + len(metrics), squeeze=False, sharex=True, sharey="col"
-        )
-    _scale(grid, lrs, columns, metrics)
-    for i, (trace, axes) in enumerate(zip(traces, grid, strict=True)):
-        title = _text(trace.name) + (" (leader)" if i == leader else "")
-        axes[0].set_title(title, loc="left", fontsize=9, color=color(i), fontweight="bold")
-        if leader is not None:
-            axes[0].plot(*lrs[leader], drawstyle="steps-post", label="_leader", **_LEADER)
-        axes[0].plot(*lrs[i], color=color(i), lw=1.3, drawstyle="steps-post")
-        for ax, (key, name, log) in zip(axes[1:], metrics, strict=True):
-            ax.set_title(name, loc="right", fontsize=8, color="#555")
-            if leader is not None and key in columns[leader]:
-                lead = columns[leader][key]
-                ax.plot(_epochs(lead), _shown(lead.mean(axis=0), log), label="_leader", **_LEADER)
-            if key in columns[i]:
-                _band(ax, columns[i][key], color(i), log)
+    width, height = _ROW_PANEL
+    left, top, across, down = 50.0, 48.0, width + 58, height + 34
+    x, ys = _scales(lrs, columns, metrics)
+    clip_id = f"lrlab-clip-{width:g}x{height:g}"
+    lead = [""] * len(ys)
+    if leader is not None:
+        lead = _lines(x, ys, lrs[leader], columns[leader], metrics, class_="leader", **_LEADER)
+    heads = ["learning rate", *(name for _, name, _ in metrics)]
+    head = {"text_anchor": "middle", "font_weight": "bold", **_TITLE}
+    body = [
+        _svg.text(left + j * across + width / 2, top - 10, h, **head) for j, h in enumerate(heads)
+    ]
+    frames = [_svg.axes(x, y, x_labels=False) for y in ys]
+    for i, trace in enumerate(traces):
+        if i == len(traces) - 1:
+            frames = [_svg.axes(x, y) for y in ys]
+        mine = _lines(x, ys, lrs[i], columns[i], metrics, shade=color(i), stroke=color(i))
+        name = trace.name + (" (leader)" if i == leader else "")
+        title = _svg.text(0, -7, name, fill=color(i), font_weight="bold", **_TITLE)
+        for j, (frame, drawn) in enumerate(zip(frames, mine, strict=True)):
+            at = (left + j * across, top + 18 + i * down)
+            body.append(
+                _svg.panel(*at, frame, lead[j] + drawn, clip_id=clip_id, title="" if j else title)
+            )
     note = (
         "no leader: no schedule finished on every seed"
         if leader is None
-        else f"dashed grey: the leader, {_text(traces[leader].name)}"
+        else f"dashed grey: the leader, {traces[leader].name}"
     )
-    figure.suptitle(
-        f"first column: learning rate; {note}; lines: mean over seeds, bands: min to max",
-        x=0.05,
-        y=1 - 0.15 / height,
-        ha="left",
-        fontsize=9,
-    )
-    figure.supxlabel("epoch", fontsize=9)
-    return figure
+    note += "; lines: mean over seeds; bands: min to max over seeds"
+    size = (left + len(heads) * across - 48, top + 18 + len(traces) * down + 10)
+    body.append(_svg.text(left, 16, note, **_TITLE))
+    body.append(_svg.text(size[0] / 2, size[1] - 6, "epoch", text_anchor="middle", **_TITLE))
+    return _svg.document(*size, "".join(body), defs=_svg.clip(clip_id, width, height))
 
 
-def _band(ax: Axes, data: Any, shade: str, log: bool) -> None:
-    """The mean over seeds as a line, and (two seeds or more) the min-max band."""
-    x = _epochs(data)
-    if data.shape[0] > 1:
-        low, high = _shown(data.min(axis=0), log), _shown(data.max(axis=0), log)
-        ax.fill_between(x, low, high, color=shade, alpha=0.18, lw=0)
-    ax.plot(x, _shown(data.mean(axis=0), log), color=shade, lw=1.3)
+def _lines(
+    x: _svg.Scale,
+    ys: list[_svg.Scale],
+    lr: tuple[Any, Any],
+    data: dict[str, Any],
+    metrics: Sequence[tuple[str, str, bool]],
+    *,
+    shade: str | None = None,
+    **style: object,
+) -> list[str]:
+    """One schedule's lines, a panel each: its lr as steps, then per metric the mean over
+    seeds, over the min-max band in ``shade`` (if given, and with two seeds or more)."""
+    out = [_svg.line(x.map(lr[0]), ys[0].map(lr[1]), steps=True, stroke_width=1.3, **style)]
+    for (key, _, _), y in zip(metrics, ys[1:], strict=True):
+        if key not in data:
+            out.append("")
+            continue
+        seeds = data[key]
+        epoch = x.map(_epochs(seeds))
+        mean = _svg.line(epoch, y.map(seeds.mean(axis=0)), steps=False, stroke_width=1.3, **style)
+        if shade is None or seeds.shape[0] < 2:
+            out.append(mean)
+            continue
+        low, high = y.map(seeds.min(axis=0)), y.map(seeds.max(axis=0))
+        band = _svg.band(epoch, low, high, fill=shade, fill_opacity=0.18, class_="band")
+        out.append(band + mean)
+    return out
 
 
-def _scale(
-    grid: Any,
+def _scales(
     lrs: list[tuple[Any, Any]],
     columns: list[dict[str, Any]],
     metrics: Sequence[tuple[str, str, bool]],
-) -> None:
-    """Fixed limits per (shared) column, set before drawing (no autoscaling 40 panels).
+) -> tuple[_svg.Scale, list[_svg.Scale]]:
+    """The shared epoch axis and each column's y axis.
 
     The lr from 0; a loss on a log axis where it has positive values; an accuracy
     zoomed past the first quarter of the epochs.
     """
-    from matplotlib.ticker import MaxNLocator, NullLocator
-
+    width, height = _ROW_PANEL
     epochs = [d.shape[1] for c in columns for d in c.values()]
-    ends = [float(x[-1]) for x, _ in lrs if x.size]
-    grid[0, 0].set_xlim(0, max([*epochs, *ends], default=1) or 1)
-    grid[0, 0].xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    top = _finite(np.concatenate([y for _, y in lrs]))
-    grid[0, 0].set_ylim(0, 1.05 * float(top.max()) if top.size and top.max() > 0 else 1)
-    for j, (key, _, log) in enumerate(metrics, start=1):
+    ends = [float(v.max()) for v in (_finite(x) for x, _ in lrs) if v.size]
+    x = _svg.Scale(0, math.ceil(max([*epochs, *ends], default=1)) or 1, width, integer=True)
+    ys = [_svg.Scale(0, _top(np.concatenate([y for _, y in lrs])), height, flip=True)]
+    for key, _, log in metrics:
         shown = [c[key] for c in columns if key in c]
-        if log:
-            values = _finite(np.concatenate([d.ravel() for d in shown] or [np.zeros(0)]))
-            values = values[values > 0]
-            if values.size:
-                grid[0, j].set_yscale("log")
-                grid[0, j].yaxis.set_minor_locator(NullLocator())
-                grid[0, j].set_ylim(float(values.min()) / 1.25, float(values.max()) * 1.25)
+        values = _finite(np.concatenate([d.ravel() for d in shown] or [np.zeros(0)]))
+        positive = values[values > 0]
+        if log and positive.size:
+            low, high = float(positive.min()) / 1.25, float(positive.max()) * 1.25
+            ys.append(_svg.Scale(low, high, height, log=True, flip=True))
             continue
-        late = np.concatenate([d[:, d.shape[1] // 4 :].ravel() for d in shown] or [np.zeros(0)])
-        values = _finite(late)
-        if values.size:
-            low, high = float(values.min()), float(values.max())
-            pad = 0.08 * (high - low) or 0.05 * abs(high) or 0.05
-            grid[0, j].set_ylim(low - pad, high + pad)
-    for ax in grid.flat:
-        ax.set_autoscale_on(False)
+        if not log:
+            late = [d[:, d.shape[1] // 4 :].ravel() for d in shown]
+            values = _finite(np.concatenate(late or [np.zeros(0)]))
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        pad = 0.08 * (high - low) or 0.05 * abs(high) or 0.05
+        ys.append(_svg.Scale(low - pad, high + pad, height, flip=True))
+    return x, ys
+
+
+def _top(lrs: Any) -> float:
+    """The top of an lr axis from 0: a little over the largest finite lr (1 without one)."""
+    values = _finite(lrs)
+    return 1.05 * float(values.max()) if values.size and values.max() > 0 else 1.0
 
 
 def _finite(values: Any) -> Any:
@@ -611,8 +600,3 @@ def _metric_arrays(trace: Trace, metrics: Sequence[tuple[str, str, bool]]) -> di
 
 def _epochs(data: Any) -> Any:
     return np.arange(1, data.shape[1] + 1, dtype=np.float64)
-
-
-def _shown(values: Any, log: bool) -> Any:
-    """``values`` with what a log axis cannot show (non-positive) left out."""
-    return np.where(values > 0, values, np.nan) if log else values

@@ -251,7 +251,7 @@ def test_a_batch_larger_than_the_training_split_is_refused(tmp_path: Path) -> No
     with pytest.raises(
         ValueError,
         match=re.escape(
-            f"compare: batch_size 64 is larger than the training split of dataset "
+            f"batch_size 64 is larger than the training split of dataset "
             f"{str(path)!r} (42 rows); use a batch_size of at most 42"
         ),
     ):
@@ -300,7 +300,7 @@ def test_compare_with_a_too_large_batch_exits_2(
     _, err = capsys.readouterr()
     assert code == 2
     assert err == (
-        f"lrlab: error: compare: batch_size 100 is larger than the training split of dataset "
+        f"lrlab: error: batch_size 100 is larger than the training split of dataset "
         f"{str(path)!r} (42 rows); use a batch_size of at most 42\n"
     )
     assert not (out / FILENAME).exists()  # no store: nothing trained

@@ -300,3 +300,20 @@ def test_the_console_script_finds_a_factory_in_the_current_directory(tmp_path: P
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert (tmp_path / "o" / "report.html").exists()
+
+
+def test_find_lr_refuses_a_model_that_does_not_fit_before_the_test(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "wide.py").write_text(
+        "import torch\n"
+        "def factory(n_features, n_classes):\n"
+        "    return torch.nn.Linear(n_features + 3, n_classes)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["find-lr", "--model", "wide:factory", "--steps", "20"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("lrlab: error: model 'wide:factory' on dataset 'digits'")
+    assert main(["find-lr", "--dataset", "synthetic", "--batch-size", "100000"]) == 2
+    assert "batch_size 100000 is larger than the training split" in capsys.readouterr().err

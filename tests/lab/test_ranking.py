@@ -265,3 +265,26 @@ def test_headline_names_the_leader_the_worse_and_the_untested() -> None:
     assert set(lines[1]) == {"-", " "}
     assert lines[-1] == headline(done)
     assert "diverged (4/4 seeds)" in text
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 9, 49, 500])
+def test_student_t_tail_is_scipys(df: int) -> None:
+    from lrlab.lab.ranking import student_t_two_sided
+
+    for t in [0.0, 0.01, 0.5, 1.0, 2.0, 3.5, 7.0, 15.0, 60.0, -2.5]:
+        want = float(2 * stats.t.sf(abs(t), df))
+        assert student_t_two_sided(t, df) == pytest.approx(want, rel=1e-12, abs=1e-300)
+
+
+def test_reading_a_ranking_needs_no_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lrlab.lab.ranking import paired_p_value\n"
+        "paired_p_value([0.91, 0.92, 0.90, 0.93], [0.80, 0.82, 0.79, 0.80])\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -191,5 +191,5 @@ def test_summarise_says_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"no experiment in .*; run 'lrlab compare' first"):
         summarise(tmp_path)
     write_store(tmp_path)
-    with pytest.raises(StoreError, match="no single experiment with id 'nope' in the store"):
+    with pytest.raises(StoreError, match="no experiment with id 'nope' in the store"):
         summarise(tmp_path, "nope")

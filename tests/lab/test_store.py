@@ -215,7 +215,7 @@ def test_runs_filters_by_experiment(v1: Path, capsys: pytest.CaptureFixture[str]
     ]
     assert main(["runs", str(v1), "--experiment", "zzz"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("lrlab: error: no single experiment with id 'zzz'")
+    assert err.startswith("lrlab: error: no experiment with id 'zzz' in the store (known: ")
     assert err.count("\n") == 1
 
 
@@ -233,3 +233,48 @@ def test_reading_commands_load_no_torch(v1: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+SMALL = ["--model", "mlp-bn", "--epochs", "2", "--seeds", "1", "--quiet"]
+ONE = ["--schedule", "constant(value={lr})"]
+
+
+def test_after_compare_the_store_is_one_plain_file_that_readers_leave_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["compare", *SMALL, *ONE, "--out", str(out)]) == 0
+    before = _digest(out)
+    assert not any(name.startswith(FILENAME + "-") for name in before)  # no -wal, no -shm
+    assert main(["runs", str(out)]) == 0
+    assert main(["runs", str(out), "--json"]) == 0
+    with Store(out, read_only=True) as store:
+        store.runs()
+    assert _digest(out) == before
+    capsys.readouterr()
+
+
+def test_a_failing_store_write_is_exit_1_with_the_store_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrlab.lab.store import StoreWriteError
+
+    def full(*_: object) -> None:
+        raise StoreWriteError(f"cannot write the store {str(tmp_path)!r}: database or disk is full")
+
+    monkeypatch.setattr(Store, "save_epoch", full)
+    assert main(["compare", *SMALL, *ONE, "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"lrlab: failed: cannot write the store {str(tmp_path)!r}: database or disk is full"
+    ]
+
+
+def test_a_refused_compare_leaves_no_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "a" / "b" / "out"
+    code = main(["compare", *SMALL, "--schedule", "nope(x=1)", "--out", str(out)])
+    assert code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "a").exists()

@@ -175,7 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: failed: {error}", file=sys.stderr)
         return 1
     except SystemExit as done:  # --help and --version print and exit 0 through argparse
-        return int(done.code or 0)
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        print(f"{PROG}: failed: {done.code}", file=sys.stderr)  # sys.exit("message")
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lrlab.cli.usage import UsageError, check_figure_path
+from lrlab.cli.usage import UsageError, check_figure_path, output_error
 from lrlab.lab.experiment import Experiment, entries_from, read_toml
-from lrlab.lab.store import Store, StoreError
+from lrlab.lab.store import Store, StoreError, StoreWriteError
 
 _FLAGS = (
     "name",
@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "find-lr":
             return cmd_find_lr(args)
         return cmd_report(args)
+    except StoreWriteError as error:  # a usable store that failed to take a write
+        print(f"lrlab: failed: {error}", file=sys.stderr)
+        return 1
     except StoreError as error:
         raise UsageError(str(error)) from None
 
@@ -76,12 +79,13 @@ def output_directory(text: str) -> Path:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the experiment, print the ranking and the report's path."""
+    out = output_directory(args.out)
+    experiment = experiment_from(args)  # usage errors come before torch is imported
+
     from lrlab.lab.compare import ExperimentError, NoSuggestion, compare
     from lrlab.lab.ranking import ranking_text
     from lrlab.lab.runner import InProcess, ProcessPool
 
-    out = output_directory(args.out)
-    experiment = experiment_from(args)
     executor = ProcessPool(args.jobs) if args.jobs > 1 else InProcess()
     try:
         with _progress(quiet=args.quiet) as progress:
@@ -91,6 +95,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except NoSuggestion as error:
         print(f"lrlab: failed: {error}", file=sys.stderr)
         return 1
+    skipped = sum(o.skipped for o in done.outcomes)
+    resumed = sum(o.resumed_from is not None for o in done.outcomes)
+    if skipped or resumed:
+        _say(f"lrlab: {skipped} runs were done already; {resumed} resumed after their last epoch")
     print(ranking_text(done.summary))
     print(f"\nreport: {done.report}")
     for failure in done.failed:
@@ -136,7 +144,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     with Store(args.directory, read_only=True) as store:
         views = run_views(store, args.experiment)
     if args.json:
-        print(json.dumps(runs_document(views), indent=1))
+        print(json.dumps(runs_document(views), indent=1, allow_nan=False))
         return 0
     rows = runs_table(views)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -156,9 +164,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         path = write_summary(summary)
     except OSError as error:
-        raise UsageError(
-            f"cannot write the report in {args.directory!r}: {error.strerror or error}"
-        ) from None
+        raise output_error(str(Path(args.directory) / "report.html"), error) from None
     print(ranking_text(summary))
     print(f"\nreport: {path}")
     return 0
@@ -198,7 +204,7 @@ def cmd_find_lr(args: argparse.Namespace) -> int:
         try:
             result.plot(path=args.output)
         except OSError as error:
-            raise UsageError(f"cannot write {args.output!r}: {error.strerror or error}") from None
+            raise output_error(args.output, error) from None
     if args.json:
         print(json.dumps(result.to_dict(), indent=1, allow_nan=False))
         return 0

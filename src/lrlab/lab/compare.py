@@ -19,7 +19,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from lrlab.lab.config import batches_per_epoch
-from lrlab.lab.data import Dataset, load
+from lrlab.lab.data import load
 from lrlab.lab.experiment import Experiment
 from lrlab.lab.models import check_model
 from lrlab.lab.records import ExperimentRecord, Member, stable_id
@@ -77,18 +77,11 @@ def _installed(name: str) -> str:
         return "unknown"
 
 
-def check(experiment: Experiment) -> Dataset:
+def check(experiment: Experiment) -> None:
     """Everything that can fail before training: data, model and each schedule's spec."""
     data = load(experiment.dataset, seed=experiment.seeds[0])
-    rows = len(data.y_train)
-    if experiment.batch_size > rows:
-        raise ValueError(
-            f"compare: batch_size {experiment.batch_size} is larger than the training split "
-            f"of dataset {experiment.dataset!r} ({rows} rows); use a batch_size of at most {rows}"
-        )
     check_model(experiment.model, data, experiment.batch_size, seed=experiment.seeds[0])
-    experiment.check_schedules(batches_per_epoch(rows, experiment.batch_size))
-    return data
+    experiment.check_schedules(batches_per_epoch(len(data.y_train), experiment.batch_size))
 
 
 def compare(
@@ -123,10 +116,10 @@ def compare(
 def exclusive(directory: Path) -> Iterator[None]:
     """One `compare` per directory at a time (a second would train the same runs twice).
 
-    A directory made here and left with nothing but the lock (the experiment was refused)
-    is removed again: a refused compare leaves no trace.
+    Directories made here and left empty (the experiment was refused) are removed again:
+    a refused compare leaves no trace.
     """
-    made = not directory.exists()
+    made = [p for p in (directory, *directory.parents) if not p.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
         lock = FileLock(directory / LOCK)
@@ -140,10 +133,13 @@ def exclusive(directory: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        lock.release()
         if made and [p.name for p in directory.iterdir()] == [LOCK]:
-            (directory / LOCK).unlink()
-            directory.rmdir()
+            with suppress(OSError):
+                (directory / LOCK).unlink()  # before the release: no one else takes it
+        lock.release()
+        for place in made:  # innermost first; a directory someone filled stays
+            with suppress(OSError):
+                place.rmdir()
 
 
 def _run(
@@ -186,6 +182,8 @@ def _run(
                 progress("runs", len(outcomes), len(configs))
     finally:
         watcher.stop()
+    with Store(directory) as store:
+        store.settle()  # every worker is done: leave one plain file for the readers
     if progress is not None:
         progress("epochs", total_epochs, total_epochs)
     summary = summarise(directory, experiment.id)
@@ -251,8 +249,11 @@ class _EpochWatcher:
 
     def _watch(self) -> None:
         assert self.progress is not None
-        with Store(self.directory, read_only=True) as store:
-            first = store.epochs_done()
-            while not self.done.wait(0.25):
-                done = self.base + store.epochs_done() - first
-                self.progress("epochs", min(done, self.total), self.total)
+        try:
+            with Store(self.directory, read_only=True) as store:
+                first = store.epochs_done()
+                while not self.done.wait(0.25):
+                    done = self.base + store.epochs_done() - first
+                    self.progress("epochs", min(done, self.total), self.total)
+        except StoreError:  # progress is best effort: the runs themselves report failures
+            return

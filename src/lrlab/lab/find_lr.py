@@ -417,7 +417,7 @@ def find_lr_for(
     """
     from lrlab.lab.batches import Minibatches
     from lrlab.lab.data import load
-    from lrlab.lab.models import build_for
+    from lrlab.lab.models import build_for, check_model
     from lrlab.lab.train import optimizer_for
 
     chosen = (settings if settings is not None else FindLRSettings()).replace(**changes)
@@ -426,6 +426,7 @@ def find_lr_for(
     torch.set_num_threads(config.threads)  # as `train` does: the same numbers everywhere
     try:
         data = data if data is not None else load(config.dataset, seed=config.seed)
+        check_model(config.model, data, config.batch_size, seed=config.seed)
         torch.manual_seed(config.seed)
         model = build_for(config.model, data)
         optimizer = optimizer_for(config, model)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lrlab.lab.records import Epoch, RunRecord
-from lrlab.lab.store import Store, StoreError
+from lrlab.lab.records import Epoch, RunRecord, finite_or_none
+from lrlab.lab.store import Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +51,7 @@ class RunView:
             "diverged_at": run.diverged_at,
             "seconds": run.seconds,
             "steps_per_epoch": run.steps_per_epoch,
-            "final": dict(run.final),
+            "final": {k: finite_or_none(v) for k, v in run.final.items()},
             "config": dict(run.config),
             "epochs": [epoch.to_dict() for epoch in self.epochs],
         }
@@ -60,15 +60,9 @@ class RunView:
 def run_views(store: Store, experiment: str | None = None) -> list[RunView]:
     """Every run of the store, oldest first; with ``experiment`` (an id or its prefix),
     only that experiment's runs, named as it names them. Raises `StoreError` when no
-    single experiment has that id."""
+    single experiment has that id (see `Store.find_experiment`)."""
     experiments = store.experiments()
-    chosen: set[str] | None = None
-    if experiment is not None:
-        matches = [e.id for e in experiments if e.id.startswith(experiment)]
-        if len(matches) != 1:
-            known = ", ".join(e.id for e in experiments) or "none"
-            raise StoreError(f"no single experiment with id {experiment!r} (known: {known})")
-        chosen = set(matches)
+    chosen = None if experiment is None else {store.find_experiment(experiment).id}
     names: dict[str, tuple[str, int]] = {}
     owners: dict[str, list[str]] = {}
     for record in reversed(experiments):  # oldest first: the latest experiment names a run

@@ -189,7 +189,8 @@ def _failure(error: BaseException) -> str:
 def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> None:
     """Raise ValueError, naming ``name`` and the problem, unless the model can train on ``data``.
 
-    Builds the model as training does (seeded with ``seed``; the global random state is
+    A ``batch_size`` above the training split's size is refused. Builds the model as
+    training does (seeded with ``seed``; the global random state is
     left as it was), then runs one forward and backward pass with cross-entropy on the
     first training batch, and a forward pass on an epoch's last, shorter batch if there
     is one (BatchNorm cannot train on a single row).
@@ -202,6 +203,12 @@ def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> 
     ...
     ValueError: model: 'cnn' needs an image dataset (such as digits), got flat features
     """
+    rows = len(data.y_train)
+    if batch_size > rows:
+        raise ValueError(
+            f"batch_size {batch_size} is larger than the training split of dataset "
+            f"{data.name!r} ({rows} rows); use a batch_size of at most {rows}"
+        )
     where = f"model {name!r} on dataset {data.name!r}"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -233,9 +240,9 @@ def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> 
             raise ValueError(f"{where}: no gradient reaches any parameter")
         last = len(data.y_train) % batch_size
         if last and last != size:
-            rows = "row" if last == 1 else "rows"
+            noun = "row" if last == 1 else "rows"
             batch = (
-                f" on an epoch's last batch, of {last} {rows} ({len(data.y_train)} training "
+                f" on an epoch's last batch, of {last} {noun} ({len(data.y_train)} training "
                 f"rows in batches of {batch_size}),"
             )
             _forward(model, x[:last], where, data.n_classes, batch=batch)
@@ -247,7 +254,7 @@ def _forward(
     """The model's logits for ``x``, checked: a float tensor of shape (rows, n_classes)."""
     try:
         out = model(x)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a forward that calls sys.exit() is refused too
         raise ValueError(
             f"{where} ({x.shape[1]} features, {n_classes} classes): the forward pass{batch} "
             f"failed: {_failure(error)}"

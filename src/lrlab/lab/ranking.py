@@ -174,9 +174,11 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def paired_p_value(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided paired t-test p value of ``a - b`` (`scipy.stats.ttest_rel`).
+    """Two-sided paired t-test p value of ``a - b``: the p value of `scipy.stats.ttest_rel`.
 
-    1.0 when the pairs are identical; None when the test is undefined: fewer than two
+    It is computed here in closed form (`student_t_two_sided`), equal to scipy's to
+    ~1e-12 (tested against it), so that reading a store need not import scipy.stats
+    (about 1.5 s). 1.0 when the pairs are identical; None when the test is undefined: fewer than two
     pairs, or the same nonzero difference on every pair (common with few seeds and a
     small validation set).
 
@@ -199,11 +201,63 @@ def paired_p_value(a: Sequence[float], b: Sequence[float]) -> float | None:
         return None
     if not diff.any():
         return 1.0
-    if float(np.std(diff, ddof=1)) <= 1e-9 * float(np.abs(diff).max()):
+    spread = float(np.std(diff, ddof=1))
+    if spread <= 1e-9 * float(np.abs(diff).max()):
         return None  # the same gap every time: no noise to test against
-    from scipy.stats import ttest_rel
+    t = float(np.mean(diff)) / (spread / math.sqrt(diff.size))
+    return student_t_two_sided(t, diff.size - 1)
 
-    return float(ttest_rel(x, y).pvalue)
+
+def student_t_two_sided(t: float, df: int) -> float:
+    """``P(|T| >= |t|)`` for Student's t with ``df`` degrees of freedom.
+
+    That is ``I_x(df / 2, 1 / 2)`` with ``x = df / (df + t**2)``, the regularized
+    incomplete beta function, evaluated by its continued fraction (modified Lentz).
+
+    >>> round(student_t_two_sided(2.0, 4), 10), student_t_two_sided(0.0, 3)
+    (0.1161165235, 1.0)
+    """
+    if df < 1:
+        raise ValueError(f"student_t_two_sided: df must be an int >= 1, got {df!r}")
+    if not math.isfinite(t):
+        return 0.0
+    square = t * t
+    return _incomplete_beta(df / 2, 0.5, df / (df + square), square / (df + square))
+
+
+def _incomplete_beta(a: float, b: float, x: float, rest: float) -> float:
+    """The regularized incomplete beta function ``I_x(a, b)``; ``rest`` is ``1 - x``,
+    given exactly (near ``x = 1``, ``1 - x`` computed by subtraction loses digits)."""
+    if x <= 0.0:
+        return 0.0
+    if rest <= 0.0:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(rest)
+    )
+    if x > (a + 1) / (a + b + 2):  # the fraction converges fast on this side only
+        return 1.0 - math.exp(log_front) * _beta_fraction(b, a, rest) / b
+    return math.exp(log_front) * _beta_fraction(a, b, x) / a
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    value = d
+    for m in range(1, 1000):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            value *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return value
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

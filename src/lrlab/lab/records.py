@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,6 +39,17 @@ def stable_id(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def finite_or_none(value: Any) -> Any:
+    """``value``, or None where it is a non-finite float (JSON has no NaN or infinity).
+
+    >>> finite_or_none(1.5), finite_or_none(float("inf")), finite_or_none("x")
+    (1.5, None, 'x')
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Epoch:
     """One finished epoch: its number, the lr it started with, its time and its metrics.
@@ -59,8 +71,14 @@ class Epoch:
         return self.metrics.get(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"epoch", "lr", "seconds", ...every metric by name}`` (JSON-safe)."""
-        return {"epoch": self.epoch, "lr": self.lr, "seconds": self.seconds, **self.metrics}
+        """``{"epoch", "lr", "seconds", ...every metric by name}``; strict-JSON-safe: a
+        non-finite value becomes None.
+
+        >>> Epoch(epoch=1, lr=0.1, seconds=2.0, metrics={"loss": float("nan")}).to_dict()
+        {'epoch': 1, 'lr': 0.1, 'seconds': 2.0, 'loss': None}
+        """
+        values = {"epoch": self.epoch, "lr": self.lr, "seconds": self.seconds, **self.metrics}
+        return {key: finite_or_none(value) for key, value in values.items()}
 
 
 @dataclass(frozen=True, kw_only=True)

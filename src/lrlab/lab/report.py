@@ -78,26 +78,23 @@ def summarise(directory: str | Path, experiment_id: str | None = None) -> Summar
     no store, no experiment, or no single one with that id.
     """
     with Store(directory, read_only=True) as store:
-        experiments = store.experiments()
-        if not experiments:
-            raise StoreError(f"no experiment in {str(directory)!r}; run 'lrlab compare' first")
-        chosen = experiments[0]
-        if experiment_id is not None:
-            matches = [e for e in experiments if e.id.startswith(experiment_id)]
-            if len(matches) != 1:
-                raise StoreError(f"no single experiment with id {experiment_id!r} in the store")
-            chosen = matches[0]
-        experiment = Experiment.from_mapping(chosen.config)
-        members = store.members(chosen.id)
-        runs = {r.id: r for r in store.runs([m.run for m in members])}
-        entries = {e.name: e for e in experiment.schedules}
-        rows: dict[str, Row] = {}
-        for member in members:
-            entry = entries[member.schedule]
-            row = rows.setdefault(
-                member.schedule, Row(schedule=entry.name, spec=entry.spec, per=entry.per)
-            )
-            _add_run(row, store, runs[member.run], member.seed)
+        chosen = store.find_experiment(experiment_id)
+        try:
+            experiment = Experiment.from_mapping(chosen.config)
+            members = store.members(chosen.id)
+            runs = {r.id: r for r in store.runs([m.run for m in members])}
+            entries = {e.name: e for e in experiment.schedules}
+            rows: dict[str, Row] = {}
+            for member in members:
+                entry = entries[member.schedule]
+                row = rows.setdefault(
+                    member.schedule, Row(schedule=entry.name, spec=entry.spec, per=entry.per)
+                )
+                _add_run(row, store, runs[member.run], member.seed)
+        except (ValueError, KeyError, IndexError) as error:
+            raise StoreError(
+                f"experiment {chosen.id} in {str(directory)!r} is not readable: {error!r}"
+            ) from None
     return Summary(
         experiment=experiment,
         lr=float(chosen.lr),
@@ -137,7 +134,8 @@ def figures(summary: Summary) -> dict[str, str]:
     """The page's figures as SVG text: ``lr`` (every schedule's lr) and ``curves``.
 
     Both draw the schedules in the experiment's order, schedule ``i`` in
-    `lrlab.plot.color` ``(i)``; ``curves`` is `lrlab.plot.versus_leader`.
+    `lrlab.plot.color` ``(i)``: ``lr`` is `lrlab.plot.lr_grid`, ``curves`` is
+    `lrlab.plot.versus_leader` (plain SVG writers, no matplotlib).
     """
     from lrlab import plot
 
@@ -147,7 +145,7 @@ def figures(summary: Summary) -> dict[str, str]:
     traces = [plot.Trace(r.schedule, r.lr_epochs, r.lr_values, r.curves) for r in rows]
     leader = summary.leader
     curves = plot.versus_leader(traces, None if leader is None else rows.index(leader))
-    return {"lr": plot.svg_text(lr), "curves": plot.svg_text(curves)}
+    return {"lr": lr, "curves": curves}
 
 
 def render_html(summary: Summary, svgs: dict[str, str]) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.records import DONE, Epoch, Status
-from lrlab.lab.store import Store
+from lrlab.lab.store import Store, StoreError
 
 Task = tuple[str, dict[str, Any]]
 WORKER_DIED = "its worker process died (killed by the OS, or out of memory?), twice"
@@ -108,12 +108,21 @@ class ProcessPool:
                 if broken:  # the pool is unusable: every task in flight is a suspect
                     return [*broken, *running.values()], pending
         except BaseException:
-            for child in multiprocessing.active_children():
-                child.terminate()
+            _terminate(pool)
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return [], []
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop this pool's workers now (Ctrl-C): their current epochs are not committed."""
+    stop = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if stop is not None:
+        stop()
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
 
 
 def _died(task: Task) -> RunEnd:
@@ -158,6 +167,8 @@ def run_one(task: Task) -> RunEnd:
 
         try:
             result = train(config, resume=resume, on_epoch=commit)
+        except StoreError:  # the store itself failed: it cannot record that either
+            raise
         except Exception as error:
             message = f"{type(error).__name__}: {error}"
             store.fail(run, message)

@@ -33,12 +33,13 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 from lrlab.lab.records import (
+    STATUSES,
     Epoch,
     ExperimentRecord,
     Member,
@@ -128,6 +129,10 @@ class StoreError(Exception):
     """The store cannot be used (missing, locked, read-only, foreign, newer, damaged)."""
 
 
+class StoreWriteError(StoreError):
+    """A write to a usable store failed (disk full, I/O error, locked too long)."""
+
+
 class Store:
     """Read and write the lab's results in ``directory/lrlab.sqlite``; a context manager.
 
@@ -153,7 +158,8 @@ class Store:
     # --- opening --------------------------------------------------------------------------
 
     def _error(self, what: str, error: BaseException | str) -> StoreError:
-        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        kind = StoreWriteError if what == "cannot write" else StoreError
+        if isinstance(error, sqlite3.Error) and _busy(error):
             error = (
                 f"it is locked by another process (an 'lrlab compare' writing it?); "
                 f"waited {BUSY_SECONDS:g} s"
@@ -162,7 +168,7 @@ class Store:
             error, sqlite3.OperationalError
         ):
             error = f"it is damaged or not a database ({error})"
-        return StoreError(f"{what} the store {str(self.path)!r}: {error}")
+        return kind(f"{what} the store {str(self.path)!r}: {error}")
 
     def _open_reader(self) -> sqlite3.Connection:
         if not self.path.is_file():
@@ -170,27 +176,41 @@ class Store:
         if self.path.stat().st_size == 0:
             raise StoreError(f"{str(self.path)!r} is not an lrlab store: the file is empty")
         uri = self.path.resolve().as_uri()
-        for query in ("mode=ro", "immutable=1"):  # immutable: read-only media (no -shm file)
-            try:
-                db = sqlite3.connect(
-                    f"{uri}?{query}", uri=True, timeout=BUSY_SECONDS, isolation_level=None
-                )
-                tables = _tables(db)
-            except sqlite3.OperationalError as error:
-                if "locked" in str(error):
-                    raise self._error("cannot read", error) from None
-                last: sqlite3.Error = error
-                continue
-            except sqlite3.Error as error:
-                raise self._error("cannot read", error) from None
-            if not tables >= TABLES:
-                db.close()
+        try:
+            db = self._connect_reader(uri)
+        except sqlite3.Error as error:
+            raise self._error("cannot read", error) from None
+        try:
+            tables = _tables(db)
+        except sqlite3.Error as error:
+            db.close()
+            raise self._error("cannot read", error) from None
+        if not tables >= TABLES:
+            db.close()
+            raise StoreError(
+                f"{str(self.path)!r} is not an lrlab store (its tables: "
+                f"{', '.join(sorted(tables)) or 'none'})"
+            )
+        return db
+
+    def _connect_reader(self, uri: str) -> sqlite3.Connection:
+        """``mode=ro``; where that cannot open (read-only media), the file as immutable:
+        but only when no write-ahead log holds commits that an immutable read would miss."""
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError as error:
+            if _busy(error):
+                raise
+            wal = self.path.with_name(FILENAME + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
                 raise StoreError(
-                    f"{str(self.path)!r} is not an lrlab store (its tables: "
-                    f"{', '.join(sorted(tables)) or 'none'})"
-                )
-            return db
-        raise self._error("cannot read", last)
+                    f"cannot read the store {str(self.path)!r}: its directory is read-only and "
+                    "its write-ahead log holds commits; open it once where it can be written"
+                ) from None
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+        db.isolation_level = None
+        return db
 
     def _prepare_writer(self) -> None:
         try:
@@ -228,7 +248,7 @@ class Store:
             try:
                 self.db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError as error:  # noqa: PERF203 - a bounded retry
-                if "locked" not in str(error) or time.monotonic() > deadline:
+                if not _busy(error) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
 
@@ -256,6 +276,17 @@ class Store:
         """Close the connection."""
         self.db.close()
 
+    def settle(self) -> None:
+        """Fold the write-ahead log into the file and leave WAL mode, when no one else has
+        the store open (else nothing): an idle store is then one plain file, which
+        read-only opens read without making ``-wal``/``-shm`` files beside it. The next
+        writer switches WAL on again."""
+        if self.read_only:
+            return
+        with suppress(sqlite3.Error):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.execute("PRAGMA journal_mode=DELETE")
+
     def __enter__(self) -> Store:
         return self
 
@@ -280,7 +311,9 @@ class Store:
             yield self.db
             self.db.execute("COMMIT")
         except BaseException as error:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # a failed COMMIT may have rolled back already
+                with suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
             if isinstance(error, sqlite3.Error):
                 raise self._error("cannot write", error) from None
             raise
@@ -307,7 +340,7 @@ class Store:
     def status(self, run: str) -> Status | None:
         """The run's status (pending, running, finished, diverged, failed), None if unknown."""
         rows = self._rows("SELECT status FROM runs WHERE id = ?", (run,))
-        return cast(Status, rows[0][0]) if rows else None
+        return _status(rows[0][0]) if rows else None
 
     def save_epoch(self, run: str, epoch: Epoch, checkpoint: bytes) -> None:
         """The epoch's row and the run's checkpoint, in one transaction."""
@@ -418,6 +451,23 @@ class Store:
                 [(record.id, m.schedule, m.seed, m.run) for m, _ in runs],
             )
 
+    def find_experiment(self, prefix: str | None = None) -> ExperimentRecord:
+        """The experiment whose id starts with ``prefix`` (default: the latest run one).
+
+        Raises `StoreError` when there is none, or when ``prefix`` fits none or several.
+        """
+        experiments = self.experiments()
+        if not experiments:
+            raise StoreError(f"no experiment in {str(self.directory)!r}; run 'lrlab compare' first")
+        if prefix is None:
+            return experiments[0]
+        matches = [e for e in experiments if prefix and e.id.startswith(prefix)]
+        if len(matches) != 1:
+            known = ", ".join(e.id for e in experiments)
+            how = "several" if matches else "no"
+            raise StoreError(f"{how} experiment with id {prefix!r} in the store (known: {known})")
+        return matches[0]
+
     def experiments(self) -> list[ExperimentRecord]:
         """Every experiment, the most recently run first."""
         rows = self._rows(
@@ -479,7 +529,7 @@ class Store:
             RunRecord(
                 id=str(row[0]),
                 config=json.loads(row[1]),
-                status=row[2],
+                status=_status(row[2]),
                 diverged_at=row[3],
                 final=_final(row[4], self.version),
                 seconds=row[5],
@@ -518,6 +568,20 @@ class Store:
         """The run's sampled (step, lr) pairs."""
         rows = self._rows("SELECT step, lr FROM lrs WHERE run = ? ORDER BY step", (run,))
         return [(int(step), float(lr)) for step, lr in rows]
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
+    if code is None:  # pragma: no cover - Python 3.10
+        return "locked" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _status(value: object) -> Status:
+    if value not in STATUSES:
+        raise StoreError(f"the store has a run with an unknown status {value!r}")
+    return value
 
 
 def _final(value: Any, version: int) -> dict[str, float]:
