@@ -28,6 +28,7 @@ from lrlab.schedules import torch_names as tn
 
 torch = pytest.importorskip("torch")
 lr_scheduler = pytest.importorskip("torch.optim.lr_scheduler")
+pytestmark = pytest.mark.slow  # thousands of torch steps per example: `make test` runs them
 
 RTOL = 1e-12
 TINY = 1e-300  # relative error is |a - b| / max(|b|, TINY)

@@ -43,7 +43,7 @@ mappings = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=2000)
+@settings(max_examples=150, deadline=2000)
 @given(mappings)
 def test_any_mapping_is_an_experiment_or_a_value_error(data: dict[str, object]) -> None:
     before = sorted(os.listdir("."))
