@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import lrlab
 from lrlab.cli import main
+from tests.cli import modules_after
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -234,25 +233,9 @@ def test_plot_leaks_no_warnings(
     assert (code, err) == (0, "")
 
 
-def _modules_after(argv: list[str], tmp_path: Path) -> list[str]:
-    code = (
-        "import sys; from lrlab.cli import main; main(sys.argv[1:]); "
-        "print('MODULES', *sorted(m for m in ('torch', 'matplotlib', 'numpy') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
-    line = next(line for line in out.stdout.splitlines() if line.startswith("MODULES"))
-    return line.split()[1:]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "argv", [["--help"], ["show", "--help"], ["values", "--help"], ["plot", "x"], ["bogus"]]
 )
 def test_help_and_usage_errors_load_no_numpy(tmp_path: Path, argv: list[str]) -> None:
-    assert _modules_after(argv, tmp_path) == []
+    assert modules_after(argv, tmp_path) == set()

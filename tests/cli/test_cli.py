@@ -12,6 +12,7 @@ import pytest
 
 import lrlab
 from lrlab.cli import main
+from tests.cli import modules_after
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -208,32 +209,15 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("usage: lrlab [-h] [--version] COMMAND ...")
 
 
-def _modules_after(argv: list[str], tmp_path: Path) -> set[str]:
-    code = (
-        "import sys, runpy; sys.argv = ['lrlab', *sys.argv[1:]];\n"
-        "from lrlab.cli import main; rc = main(sys.argv[1:]);\n"
-        "print('MODULES', *sorted(m for m in ('torch', 'matplotlib', 'numpy') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
-    line = next(line for line in out.stdout.splitlines() if line.startswith("MODULES"))
-    return set(line.split()[1:])
-
-
 @pytest.mark.slow
 def test_cli_never_imports_torch(tmp_path: Path) -> None:
-    assert _modules_after(["--help"], tmp_path) == set()
-    plotted = _modules_after(
+    assert modules_after(["--help"], tmp_path) == set()
+    plotted = modules_after(
         ["plot", "cosine(init=0.1, steps=10)", "--steps", "10", "-o", "x.png"], tmp_path
     )
     assert "torch" not in plotted
     assert "matplotlib" in plotted
-    assert "torch" not in _modules_after(
+    assert "torch" not in modules_after(
         ["values", "cosine(init=0.1, steps=10)", "--steps", "10"], tmp_path
     )
 
