@@ -36,6 +36,8 @@ metrics = st.lists(
     st.tuples(metric, st.integers(min_value=1, max_value=8)), min_size=1, max_size=25
 ).map(lambda runs: [value for value, count in runs for _ in range(count)])
 
+pytestmark = pytest.mark.slow  # torch in every hypothesis example: `make test` runs them
+
 
 @st.composite
 def plateau_kwargs(draw: st.DrawFn, lr: float) -> dict[str, Any]:

@@ -422,6 +422,7 @@ def test_placeholders_allow_no_attribute_access(
     assert "unknown placeholder '{lr.real}'" in err
 
 
+@pytest.mark.slow
 def test_odd_names_two_seeds_and_times(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = str(tmp_path / "out")
     argv = [
@@ -449,6 +450,7 @@ def test_a_finite_blow_up_is_divergence() -> None:
     assert result.status == "diverged"
 
 
+@pytest.mark.slow
 def test_one_compare_per_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from filelock import FileLock
 

@@ -94,6 +94,7 @@ def _assert_same(a: Any, b: Any) -> None:
 # --- exact restore --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
 def test_model_optimizer_and_grads_are_bit_identical_after(kind: str) -> None:
     model = _model(dropout=0.1)
@@ -261,6 +262,7 @@ def test_wrong_types_are_type_errors() -> None:
 # --- the settings ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_settings_hold_the_defaults_and_keywords_change_them() -> None:
     assert FindLRSettings() == FindLRSettings(
         start=1e-7, end=10.0, steps=100, mode="exp", smooth=0.98, diverge=4.0, accumulation=1
@@ -606,6 +608,7 @@ def test_plot_draws_the_curve_and_marks_each_suggestion(tmp_path: Path) -> None:
     assert not (tmp_path / "lr.txt").exists()
 
 
+@pytest.mark.slow
 def test_to_dict_is_json_safe_and_complete() -> None:
     result = _result()
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))

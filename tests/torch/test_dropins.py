@@ -127,6 +127,7 @@ def test_linear_lr(lrs: list[float], start: float, end: float, total: int) -> No
     )
 
 
+@pytest.mark.slow
 @heavy
 @given(lrs=groups, gamma=st.floats(0.9, 1.0))
 def test_exponential_lr(lrs: list[float], gamma: float) -> None:
