@@ -111,7 +111,9 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         help="when --schedule SPECs step (default: epoch)",
     )
     compare.add_argument("--out", required=True, help="output directory (store and report)")
-    compare.add_argument("--jobs", type=_positive_int, default=1, help="worker processes")
+    compare.add_argument(
+        "--jobs", type=_jobs, default=1, help=f"worker processes (at most {MAX_JOBS})"
+    )
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
     find = commands.add_parser(
@@ -159,6 +161,17 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     report = commands.add_parser("report", help="write DIR/report.html from the store")
     report.add_argument("directory", metavar="DIR")
     report.add_argument("--experiment", help="experiment id (default: the latest run)")
+
+
+MAX_JOBS = 256
+"""The most ``--jobs`` (the pool never starts more workers than there are runs)."""
+
+
+def _jobs(text: str) -> int:
+    jobs = _positive_int(text)
+    if jobs > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_JOBS} workers, got {text!r}")
+    return jobs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

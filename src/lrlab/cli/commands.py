@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -133,14 +134,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.output is not None and not args.terminal:
         check_figure_path(args.output)
         try:
-            plot.plot_lr(
-                schedules,
-                steps=args.steps,
-                steps_per_epoch=args.steps_per_epoch,
-                log=args.log,
-                title=args.title,
-                save=args.output,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # layout advice (a very long title): no error
+                plot.plot_lr(
+                    schedules,
+                    steps=args.steps,
+                    steps_per_epoch=args.steps_per_epoch,
+                    log=args.log,
+                    title=args.title,
+                    save=args.output,
+                )
         except OSError as error:
             raise output_error(args.output, error) from None
         print(f"wrote {args.output}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,7 +59,7 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
             if value is not None:
                 data[key] = value
         if args.seeds is not None:
-            data["seeds"] = list(range(args.seeds))
+            data["seeds"] = args.seeds  # a count: validated as the TOML key is
         if args.schedule:
             entries = entries_from(args.schedule, per=args.per)
             data["schedules"] = [dataclasses.asdict(e) for e in entries]
@@ -88,7 +90,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     executor = ProcessPool(args.jobs) if args.jobs > 1 else InProcess()
     try:
-        with _progress(quiet=args.quiet) as progress:
+        with _progress(quiet=args.quiet) as progress, _terminate_as_interrupt():
             done = compare(experiment, out, executor=executor, progress=progress, log=_say)
     except ExperimentError as error:
         raise UsageError(str(error)) from None
@@ -104,6 +106,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for failure in done.failed:
         print(f"{failure.id}: {failure.error}", file=sys.stderr)
     return 1 if done.failed else 0
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a compare as Ctrl-C does: workers stopped, exit 130, resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _say(message: str) -> None:

@@ -80,6 +80,8 @@ def _from_file(path: Path) -> tuple[np.ndarray, np.ndarray, None]:
         )
     if path.is_dir():
         raise ValueError(f"{where}: is a directory, not a file")
+    if not path.is_file():
+        raise ValueError(f"{where}: is not a regular file (a device or a pipe?)")
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv"):
         raise ValueError(f"{where}: must be a .npz or .csv file")
@@ -300,8 +302,7 @@ def load(
     # Dividing by a power of two is exact, so ordinary data standardises bit for bit as
     # without it, while features near 1e200 (or 1e-200) no longer overflow (or underflow).
     _, exponent = np.frexp(np.abs(x_train).max(axis=0))
-    power = np.ldexp(1.0, exponent)
-    unit = x_train / power
+    unit = np.ldexp(x_train, -exponent)  # x / 2**exponent, which 2**1024 cannot overflow
     mean, std = unit.mean(axis=0), unit.std(axis=0)
     if not std.any():
         raise ValueError(
@@ -309,10 +310,26 @@ def load(
             "there is nothing to learn from"
         )
     std[std == 0] = 1.0
+    columns = x_train.T  # one row per feature, in its own units
+    keep = np.ones(columns.shape, dtype=bool)
+    keep[np.arange(len(columns)), np.argmax(np.abs(unit - mean).T, axis=1)] = False
+    with np.errstate(over="ignore"):
+        others = columns[keep].reshape(len(columns), -1).std(axis=1)  # the farthest left out
+    # one value so far out that all the others standardise to about the same number
+    flat = (others > 0) & (np.ldexp(others, -exponent) < 1e-6 * std)
+    if flat.any():
+        column = int(np.argmax(flat)) + 1
+        raise ValueError(
+            f"dataset {name!r}: column {column} has outliers (up to "
+            f"{float(np.abs(x_train[:, column - 1]).max()):.3g}) so far out that every other "
+            "value standardises to the same number; clip or transform that feature"
+        )
 
     def scaled(part: np.ndarray, split: str) -> npt.NDArray[np.float32]:
         with np.errstate(over="ignore"):
-            out: npt.NDArray[np.float32] = ((part / power - mean) / std).astype(np.float32)
+            out: npt.NDArray[np.float32] = ((np.ldexp(part, -exponent) - mean) / std).astype(
+                np.float32
+            )
         if not np.isfinite(out).all():
             column = int(np.argmax(~np.isfinite(out).all(axis=0))) + 1
             raise ValueError(

@@ -69,6 +69,8 @@ class ScheduleEntry:
     @classmethod
     def from_text(cls, text: str, *, per: str = "epoch") -> ScheduleEntry:
         """``'SPEC'`` or ``'NAME=SPEC'`` (a name has no parentheses); per as given."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"schedules: a schedule must be a spec, got {text!r}")
         named = _NAME.match(text)
         if named is not None:
             return cls(name=named.group(1), spec=named.group(2).strip(), per=per)  # type: ignore[arg-type]
@@ -272,8 +274,10 @@ class Experiment:
 def read_toml(path: str | Path) -> dict[str, Any]:
     """A TOML file's raw table (flags may be merged in before `Experiment.from_mapping`)."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"config: {str(path)!r} is not a regular file")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is fine
     except OSError as error:
         raise ValueError(f"config: cannot read {str(path)!r}: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

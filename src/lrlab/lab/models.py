@@ -142,7 +142,9 @@ def _from_factory(name: str, n_features: int, n_classes: int) -> nn.Module:
             module = importlib.import_module(module_name)
         except ImportError as error:
             raise ValueError(f"{where}: cannot import {module_name!r}: {one_line(error)}") from None
-        except (Exception, SystemExit) as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # even sys.exit() or a bare BaseException: refused
             raise ValueError(
                 f"{where}: importing {module_name!r} failed: {_failure(error)}"
             ) from None
@@ -157,7 +159,9 @@ def _from_factory(name: str, n_features: int, n_classes: int) -> nn.Module:
         _check_signature(where, factory, n_features, n_classes)
         try:
             model = factory(n_features, n_classes)
-        except (Exception, SystemExit) as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # even sys.exit() or a bare BaseException: refused
             raise ValueError(f"{where}: the factory failed: {_failure(error)}") from None
     if not isinstance(model, nn.Module):
         raise ValueError(

@@ -87,6 +87,7 @@ class ProcessPool:
         self, function: Work, queue: list[Task], jobs: int
     ) -> Generator[RunEnd, None, tuple[list[Task], list[Task]]]:
         """One pool's life; if a worker dies, returns (the tasks it may have held, the rest)."""
+        jobs = min(jobs, len(queue))  # never more workers than runs
         pool = ProcessPoolExecutor(jobs, mp_context=self.context, initializer=_worker)
         pending = list(queue)
         running: dict[Future[RunEnd], Task] = {}
@@ -169,8 +170,12 @@ def run_one(task: Task) -> RunEnd:
             result = train(config, resume=resume, on_epoch=commit)
         except StoreError:  # the store itself failed: it cannot record that either
             raise
-        except Exception as error:
-            message = f"{type(error).__name__}: {error}"
+        except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
+            message = (
+                f"it called sys.exit({error.code!r})"
+                if isinstance(error, SystemExit)
+                else f"{type(error).__name__}: {error}"
+            )
             store.fail(run, message)
             return RunEnd(id=run, status="failed", error=message)
         store.finish(run, result.outcome())

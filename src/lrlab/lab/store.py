@@ -29,14 +29,15 @@ it as it is, and a store written by a newer lrlab is refused.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from lrlab.lab.records import (
     STATUSES,
@@ -123,6 +124,22 @@ _EPOCH_COLUMNS = {
     1: "epoch, lr, seconds, train_loss, val_loss, val_accuracy",
     2: "epoch, lr, seconds, metrics",
 }
+
+
+_Read = TypeVar("_Read", bound=Callable[..., Any])
+
+
+def _decoded(method: _Read) -> _Read:
+    """A read whose rows do not decode (hand-edited or damaged) raises `StoreError`."""
+
+    @functools.wraps(method)
+    def read(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (ValueError, TypeError, KeyError) as error:
+            raise StoreError(f"the store {str(self.path)!r} has a damaged row: {error}") from None
+
+    return cast(_Read, read)
 
 
 class StoreError(Exception):
@@ -468,6 +485,7 @@ class Store:
             raise StoreError(f"{how} experiment with id {prefix!r} in the store (known: {known})")
         return matches[0]
 
+    @_decoded
     def experiments(self) -> list[ExperimentRecord]:
         """Every experiment, the most recently run first."""
         rows = self._rows(
@@ -478,16 +496,17 @@ class Store:
             ExperimentRecord(
                 id=str(row[0]),
                 name=str(row[1]),
-                config=json.loads(row[2]),
+                config=_object(row[2]),
                 lr=float(row[3]),
                 lr_source=str(row[4]),
-                versions=json.loads(row[5]),
+                versions=_object(row[5]),
                 created=float(row[6]),
                 updated=float(row[7]),
             )
             for row in rows
         ]
 
+    @_decoded
     def members(self, experiment: str | None = None) -> list[Member]:
         """An experiment's members (every experiment's without one), in insertion order."""
         where, parameters = ("WHERE experiment = ?", (experiment,)) if experiment else ("", ())
@@ -500,10 +519,11 @@ class Store:
             for e, s, seed, r in rows
         ]
 
+    @_decoded
     def lr_find(self, key: str) -> dict[str, Any] | None:
         """A stored range-test result, if any."""
         rows = self._rows("SELECT result FROM lr_finds WHERE key = ?", (key,))
-        return None if not rows else dict(json.loads(rows[0][0]))
+        return None if not rows else _object(rows[0][0])
 
     def save_lr_find(self, key: str, result: Mapping[str, Any]) -> None:
         """Keep a range-test result for the next run of the same experiment."""
@@ -514,6 +534,7 @@ class Store:
 
     # --- reading --------------------------------------------------------------------------
 
+    @_decoded
     def runs(self, ids: Sequence[str] | None = None) -> list[RunRecord]:
         """Every run (or those of ``ids``) with its config, status and outcome, oldest first."""
         where = ""
@@ -528,7 +549,7 @@ class Store:
         return [
             RunRecord(
                 id=str(row[0]),
-                config=json.loads(row[1]),
+                config=_object(row[1]),
                 status=_status(row[2]),
                 diverged_at=row[3],
                 final=_final(row[4], self.version),
@@ -542,6 +563,7 @@ class Store:
             for row in rows
         ]
 
+    @_decoded
     def epochs(self, run: str) -> list[Epoch]:
         """The run's committed epochs in order."""
         rows = self._rows(
@@ -558,16 +580,44 @@ class Store:
                 )
                 for r in rows
             ]
-        return [Epoch(epoch=r[0], lr=r[1], seconds=r[2], metrics=json.loads(r[3])) for r in rows]
+        return [
+            Epoch(epoch=int(r[0]), lr=float(r[1]), seconds=float(r[2]), metrics=_numbers(r[3]))
+            for r in rows
+        ]
 
     def epochs_done(self) -> int:
         """Epoch rows in the whole store (progress)."""
         return int(self._rows("SELECT COUNT(*) FROM epochs")[0][0])
 
+    @_decoded
     def lrs(self, run: str) -> list[tuple[int, float]]:
         """The run's sampled (step, lr) pairs."""
         rows = self._rows("SELECT step, lr FROM lrs WHERE run = ? ORDER BY step", (run,))
         return [(int(step), float(lr)) for step, lr in rows]
+
+
+class _Damaged(ValueError):
+    """A row whose stored value is not what lrlab writes there."""
+
+
+def _object(text: Any) -> dict[str, Any]:
+    """A JSON object column; anything else is damage."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise _Damaged(f"{str(text)[:40]!r} is not JSON") from None
+    if not isinstance(value, dict):
+        raise _Damaged(f"{str(text)[:40]!r} is not a JSON object")
+    return value
+
+
+def _numbers(text: Any) -> dict[str, float]:
+    """A JSON object of numbers (metrics, final results)."""
+    values = _object(text)
+    bad = [k for k, v in values.items() if isinstance(v, bool) or not isinstance(v, int | float)]
+    if bad:
+        raise _Damaged(f"{bad[0]!r} is {values[bad[0]]!r}, not a number")
+    return {key: float(value) for key, value in values.items()}
 
 
 def _busy(error: sqlite3.Error) -> bool:
@@ -587,7 +637,7 @@ def _status(value: object) -> Status:
 def _final(value: Any, version: int) -> dict[str, float]:
     if version == 1:
         return {} if value is None else {"test_accuracy": float(value)}
-    return dict(json.loads(value))
+    return _numbers(value)
 
 
 def _tables(db: sqlite3.Connection) -> frozenset[str]:
