@@ -182,12 +182,12 @@ def test_compare_runs_ranks_reports_then_reuses_the_store(
         "seed",
         "status",
         "epochs",
-        "val",
-        "acc",
-        "%",
+        "last",
+        "metric",
         "time",
         "s",
     ]
+    assert all(line.split()[6].startswith("val_accuracy=") for line in lines[1:])
     assert sorted(line.split()[2] for line in lines[1:]) == ["constant", "constant", "cos", "cos"]
     assert all("finished" in line and "2/2" in line for line in lines[1:])
 

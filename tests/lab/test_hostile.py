@@ -81,7 +81,7 @@ def test_a_model_that_exits_during_training_fails_its_run(
     assert "ranks first" not in out
     with Store(Path("o"), read_only=True) as store:
         (record,) = store.runs()
-    assert (record.status, record.error) == ("failed", "it called sys.exit(0)")
+    assert (record.status, record.reason) == ("failed", "it called sys.exit(0)")
     code, _, err = run(capsys, "compare", "--model", "exits:base", *argv, "--out", "p")
     assert code == 2
     assert err == "lrlab: error: model 'exits:base': the factory failed: BaseException: base\n"

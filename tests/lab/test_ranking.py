@@ -13,10 +13,10 @@ from scipy import stats
 
 from lrlab.lab.experiment import Experiment, ScheduleEntry
 from lrlab.lab.ranking import (
-    HEADER,
     Row,
     Summary,
     Verdict,
+    header,
     headline,
     holm,
     paired_p_value,
@@ -34,7 +34,7 @@ def row(name: str, accs: list[float], **status: int) -> Row:
         schedule=name,
         seeds=SEEDS[: len(accs)] if accs else SEEDS,
         status=status or {"finished": len(accs)},
-        final_acc=accs,
+        final=accs,
     )
 
 
@@ -231,7 +231,8 @@ def test_the_table_shows_both_p_values() -> None:
         ]
     )
     rows = table(done)
-    assert rows[0] == list(HEADER)
+    assert rows[0] == header(done)
+    assert rows[0][:5] == ["#", "schedule", "final val acc %", "best val acc %", "best epoch"]
     assert rows[0][-3:] == ["p", "p Holm", "vs best"]
     assert [r[1] for r in rows[1:]] == ["a", "c", "b"]
     assert rows[1][-3:] == ["-", "-", "best"]

@@ -25,8 +25,8 @@ def finished(name: str, accs: list[float], epochs: int = 4) -> Row:
         spec="constant(value={lr})",
         seeds=seeds,
         status={"finished": len(accs)},
-        final_acc=accs,
-        best_acc=accs,
+        final=accs,
+        best=accs,
         best_epoch=[epochs - 1] * len(accs),
         test_acc=accs,
         seconds=[1.5] * len(accs),
@@ -168,7 +168,7 @@ def test_summarise_reads_the_store_and_ranks(tmp_path: Path) -> None:
     flat, boom = done.rows
     assert (flat.schedule, flat.spec, flat.per) == ("flat", "constant(value={lr})", "epoch")
     assert flat.seeds == [0, 1, 2]
-    assert flat.final_acc == pytest.approx([0.7, 0.71, 0.72])
+    assert flat.final == pytest.approx([0.7, 0.71, 0.72])
     assert flat.best_epoch == [2, 2, 2]
     assert flat.test_acc == pytest.approx([0.7, 0.71, 0.72])
     assert flat.seconds == pytest.approx([0.75] * 3)
@@ -176,7 +176,7 @@ def test_summarise_reads_the_store_and_ranks(tmp_path: Path) -> None:
     assert flat.lr_epochs.tolist() == [0.0, 1.0, 2.0]  # steps / steps_per_epoch
     assert flat.lr_values.tolist() == [0.05, 0.05, 0.04]
     assert flat.verdict is Verdict.BEST
-    assert (boom.verdict, boom.final_acc, boom.per) == (Verdict.DIVERGED, [], "batch")
+    assert (boom.verdict, boom.final, boom.per) == (Verdict.DIVERGED, [], "batch")
     assert done.leader is flat
     assert summarise(tmp_path, experiment.id[:6]).experiment == experiment
     page = write_report(tmp_path).read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import pytest
 
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.records import Epoch
-from lrlab.lab.runner import InProcess, ProcessPool, run_all, run_one
+from lrlab.lab.runner import InProcess, ProcessPool, Task, run_all, run_one
 from lrlab.lab.store import Store, StoreError
 from lrlab.lab.train import Checkpoint, train
 
@@ -61,7 +61,7 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         _interrupt(store, config, after=1)
         assert store.status(config.run_id) == "running"
-    summary = run_one((str(tmp_path), config.to_dict()))
+    summary = run_one(Task(str(tmp_path), config.to_dict()))
     assert summary.resumed_from == 2
     with Store(tmp_path, read_only=True) as store:
         epochs = store.epochs(config.run_id)
@@ -76,7 +76,7 @@ def test_a_corrupt_checkpoint_restarts_the_run(tmp_path: Path) -> None:
         with store.transaction() as db:
             db.execute("UPDATE checkpoints SET data = x'00ff'")
         assert store.checkpoint(config.run_id) == b"\x00\xff"  # bytes: the store never reads it
-    summary = run_one((str(tmp_path), config.to_dict()))
+    summary = run_one(Task(str(tmp_path), config.to_dict()))
     assert summary.resumed_from is None
     with Store(tmp_path, read_only=True) as store:
         assert [e.epoch for e in store.epochs(config.run_id)] == [0, 1, 2, 3]
@@ -84,13 +84,18 @@ def test_a_corrupt_checkpoint_restarts_the_run(tmp_path: Path) -> None:
 
 def test_a_failing_run_is_failed_with_its_error(tmp_path: Path) -> None:
     config = TrainConfig(schedule="cosine(init={lr}, steps={bad})", **FAST)
-    summary = run_one((str(tmp_path), config.to_dict()))
+    summary = run_one(Task(str(tmp_path), config.to_dict()))
     assert summary.status == "failed"
     assert summary.error is not None
     assert "unknown placeholder '{bad}'" in summary.error
     with Store(tmp_path, read_only=True) as store:
         (run,) = store.runs()
-    assert (run.status, run.error) == ("failed", summary.error)
+    assert run.status == "failed"
+    assert run.error is not None
+    first, traceback = run.error.split("\n\n", 1)  # the line, then where it was raised
+    assert first == summary.error
+    assert traceback.startswith("Traceback (most recent call last):")
+    assert "in schedule_for" in traceback
 
 
 def test_a_busy_store_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,24 +63,28 @@ def test_a_version_1_store_is_upgraded_exactly_when_opened_for_writing(v1: Path)
 
 def test_the_upgraded_store_resumes_the_interrupted_run(v1: Path) -> None:
     from lrlab.lab.config import TrainConfig
-    from lrlab.lab.runner import run_one
+    from lrlab.lab.runner import Task, run_one
 
     with Store(v1, read_only=True) as store:
         run = store.runs()[-1]
-    end = run_one((str(v1), dict(run.config)))
+    end = run_one(Task(str(v1), dict(run.config)))
     assert (end.status, end.resumed_from) == ("finished", 1)
     with Store(v1, read_only=True) as store:
         got = store.epochs(run.id)
     from lrlab.lab.train import train
 
-    assert [e.metrics for e in got] == [e.metrics for e in train(TrainConfig(**run.config)).epochs]
+    fresh = train(TrainConfig(**run.config)).epochs
+    # the fixture's epoch was trained on another CPU: float32 kernels differ in the last bits
+    assert [e.epoch for e in got] == [e.epoch for e in fresh]
+    for ours, theirs in zip(got, fresh, strict=True):
+        assert ours.metrics == pytest.approx(theirs.metrics, rel=1e-4)
 
 
 def test_a_newer_store_is_refused(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     for read_only in (True, False):
-        with pytest.raises(StoreError, match=r"schema version 3, written by a newer lrlab"):
+        with pytest.raises(StoreError, match=r"schema version 4, written by a newer lrlab"):
             Store(tmp_path, read_only=read_only)
 
 
@@ -207,9 +211,8 @@ def test_runs_filters_by_experiment(v1: Path, capsys: pytest.CaptureFixture[str]
         "seed",
         "status",
         "epochs",
-        "val",
-        "acc",
-        "%",
+        "last",
+        "metric",
         "time",
         "s",
     ]

@@ -88,6 +88,23 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     compare.add_argument("--config", help="a TOML experiment file (see docs/lab.md)")
     compare.add_argument("--name", help="experiment name (default: compare)")
+    compare.add_argument(
+        "--train",
+        metavar="MODULE:FUNCTION",
+        help="your own training function train(run) (see docs/own-training.md); the "
+        "dataset, model, optimizer and batch-size settings then do not apply",
+    )
+    compare.add_argument(
+        "--rank-by",
+        metavar="METRIC",
+        help="the reported metric that ranks the schedules (default: val_accuracy, or "
+        "val_loss with --train)",
+    )
+    compare.add_argument(
+        "--mode",
+        choices=("min", "max"),
+        help="whether a smaller or larger --rank-by is better (default: from its name)",
+    )
     compare.add_argument("--dataset", help="digits, synthetic, or a .npz/.csv file")
     compare.add_argument("--model", help="mlp-bn, mlp, cnn or package.module:factory")
     compare.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
@@ -157,6 +174,11 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     runs.add_argument("directory", metavar="DIR")
     runs.add_argument("--experiment", help="only this experiment's runs (an id or its prefix)")
     runs.add_argument("--json", action="store_true", help="print every run as one JSON document")
+    runs.add_argument(
+        "--errors",
+        action="store_true",
+        help="after the table, each failed run's error with its traceback",
+    )
 
     report = commands.add_parser("report", help="write DIR/report.html from the store")
     report.add_argument("directory", metavar="DIR")

@@ -27,6 +27,9 @@ _FLAGS = (
     "weight_decay",
     "epochs",
     "batch_size",
+    "train",
+    "rank_by",
+    "mode",
 )
 """Flags that set the experiment key of the same name."""
 
@@ -105,6 +108,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"\nreport: {done.report}")
     for failure in done.failed:
         print(f"{failure.id}: {failure.error}", file=sys.stderr)
+    if done.failed:
+        print(f"lrlab: 'lrlab runs {out} --errors' shows the tracebacks", file=sys.stderr)
     return 1 if done.failed else 0
 
 
@@ -169,6 +174,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    warned = [(view, text) for view in views for text in view.run.warnings]
+    if warned:
+        print("\nwarnings (the lr the optimizer used disagrees with the schedule):")
+        for view, text in warned:
+            print(f"  {view.run.id} ({view.schedule}, seed {view.seed}): {text}")
+    if args.errors:
+        for view in views:
+            if view.run.status == "failed" and view.run.error:
+                print(f"\n--- {view.run.id} ({view.schedule}, seed {view.seed}) failed:")
+                print(view.run.error.rstrip())
     return 0
 
 

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import platform
 import threading
 import time
@@ -29,13 +31,16 @@ from filelock import FileLock, Timeout
 from lrlab.lab.config import batches_per_epoch
 from lrlab.lab.data import load
 from lrlab.lab.experiment import Experiment
+from lrlab.lab.imports import reference_of
 from lrlab.lab.models import check_model
 from lrlab.lab.records import ExperimentRecord, Member, stable_id
 from lrlab.lab.report import Summary, summarise, write_summary
-from lrlab.lab.runner import Executor, InProcess, RunEnd, run_all
+from lrlab.lab.runner import Executor, InProcess, ProcessPool, RunEnd, run_all, trainable_for
 from lrlab.lab.store import Store, StoreError
 
 LOCK = ".lrlab.lock"
+Trainable = Callable[..., None]
+"""A training function ``train(run)``, given a `lrlab.lab.Run`."""
 Progress = Callable[[str, int, int], None]
 """``progress(kind, done, total)`` with kind ``'runs'`` or ``'epochs'``."""
 Log = Callable[[str], None]
@@ -77,8 +82,19 @@ def _installed(name: str) -> str:
         return "unknown"
 
 
-def check(experiment: Experiment) -> None:
-    """Everything that can fail before training: data, model and each schedule's spec."""
+NOMINAL_STEPS = 10
+"""Steps per epoch that own training's schedules are checked with before training (its
+function says the true number when it calls ``run.scheduler``)."""
+
+
+def check(experiment: Experiment, train: Trainable | None = None) -> None:
+    """Everything that can fail before training: data, model and each schedule's spec;
+    with own training, that its function imports (or ``train`` is given)."""
+    if experiment.train is not None:
+        if train is None:
+            trainable_for(experiment.config(experiment.schedules[0], experiment.seeds[0], lr=0.1))
+        experiment.check_schedules(NOMINAL_STEPS)
+        return
     data = load(experiment.dataset, seed=experiment.seeds[0])
     check_model(experiment.model, data, experiment.batch_size, seed=experiment.seeds[0])
     experiment.check_schedules(batches_per_epoch(len(data.y_train), experiment.batch_size))
@@ -88,19 +104,25 @@ def compare(
     experiment: Experiment,
     directory: str | Path,
     *,
+    train: Trainable | None = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
     log: Log | None = None,
 ) -> Done:
     """Run ``experiment`` into ``directory`` (skipping finished runs) and write the report.
 
+    ``train``: own training, a function ``train(run)`` (see `lrlab.lab.Run`); any
+    callable in process, one that pickles (a module-level function) with a process pool.
+    Without it, ``experiment.train`` names the function, or the built-in trainer trains.
+
     In order: take the directory's lock (`StoreError` if another compare holds it),
     `check` the experiment (`ExperimentError`), choose the lr (`auto_lr` when it is
     ``'auto'``; `NoSuggestion` when the range test has none), then train and report.
     """
+    experiment = _with_train(experiment, train, executor)
     with exclusive(Path(directory)):
         try:
-            check(experiment)
+            check(experiment, train)
         except (ValueError, TypeError, OSError, ImportError) as error:
             raise ExperimentError(str(error)) from None
         if experiment.lr == "auto":
@@ -109,7 +131,38 @@ def compare(
                 log(f"lr {lr[0]:.4g}: {lr[1]}")
         else:
             lr = (float(experiment.lr), "given")
-        return _run(experiment, directory, executor=executor, progress=progress, lr=lr)
+        return _run(experiment, directory, executor=executor, progress=progress, lr=lr, train=train)
+
+
+def _with_train(
+    experiment: Experiment, train: Trainable | None, executor: Executor | None
+) -> Experiment:
+    """The experiment with ``train``'s reference as its ``train`` key."""
+    if train is None:
+        return experiment
+    if not callable(train):
+        raise ExperimentError(f"compare: train must be a function train(run), got {train!r}")
+    reference = reference_of(train) or (
+        f"{getattr(train, '__module__', None) or 'local'}:"
+        f"{getattr(train, '__qualname__', None) or type(train).__name__}"
+    )
+    if experiment.train is not None and experiment.train != reference:
+        raise ExperimentError(
+            f"compare: the experiment trains with {experiment.train!r}, but train= is "
+            f"{reference!r}; give one"
+        )
+    if isinstance(executor, ProcessPool):
+        try:
+            pickle.dumps(train)
+        except Exception:
+            raise ExperimentError(
+                f"compare: train {reference!r} cannot go to worker processes (a lambda or a "
+                "local function?): define it at module level, or run it in process"
+            ) from None
+    try:
+        return dataclasses.replace(experiment, train=reference)
+    except ValueError as error:
+        raise ExperimentError(str(error)) from None
 
 
 @contextmanager
@@ -149,6 +202,7 @@ def _run(
     executor: Executor | None,
     progress: Progress | None,
     lr: tuple[float, str],
+    train: Trainable | None,
 ) -> Done:
     value, source = lr
     runs = experiment.runs(lr=value)
@@ -176,7 +230,13 @@ def _run(
     watcher = _EpochWatcher(directory, progress, start_epochs, total_epochs)
     watcher.start()
     try:
-        for outcome in run_all(str(directory), configs, executor or InProcess()):
+        for outcome in run_all(
+            str(directory),
+            configs,
+            executor or InProcess(),
+            train=train,
+            required=(experiment.rank_metric,),
+        ):
             outcomes.append(outcome)
             if progress is not None:
                 progress("runs", len(outcomes), len(configs))

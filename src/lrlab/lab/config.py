@@ -30,6 +30,27 @@ from lrlab.spec import parse
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PER = ("epoch", "batch")
+BUILT_IN_ONLY = ("dataset", "model", "optimizer", "momentum", "weight_decay", "batch_size")
+"""The settings of the built-in trainer, which own training (``train``) does not have."""
+_REFERENCE = re.compile(r"^[^\s:]+:[^\s:]+$")
+_METRIC = re.compile(r"^[A-Za-z_][\w.\-/]*$")
+RESERVED_METRICS = ("epoch", "lr", "seconds", "state")
+"""Names a reported metric cannot have (an epoch row's own fields)."""
+
+
+def check_metric_name(who: str, key: str, name: object) -> str:
+    """A metric's name: letters, digits, ``_ . - /``, not starting with a digit.
+
+    >>> check_metric_name("experiment", "rank_by", "val loss")
+    Traceback (most recent call last):
+    ...
+    ValueError: experiment: rank_by must be a metric name (letters, digits, _ . - /), got 'val loss'
+    """
+    if not isinstance(name, str) or not _METRIC.match(name) or name in RESERVED_METRICS:
+        raise ValueError(
+            f"{who}: {key} must be a metric name (letters, digits, _ . - /), got {name!r}"
+        )
+    return name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +70,12 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     """torch CPU threads while training: results are bit-identical only per thread count."""
+    train: str | None = None
+    """Own training: the ``module:function`` that trains the run (None: the built-in
+    trainer, with ``dataset``, ``model``, ``optimizer``, ``momentum``, ``weight_decay``
+    and ``batch_size``; they do not apply to own training)."""
+    plateau_metric: str = "val_loss"
+    """The reported metric that feeds a schedule's plateau phase."""
 
     def __post_init__(self) -> None:
         name = "config"
@@ -63,10 +90,25 @@ class TrainConfig:
         check_int(name, "threads", self.threads, maximum=1024)
         if not isinstance(self.schedule, str) or not self.schedule.strip():
             raise ValueError(f"config: schedule must be a spec string, got {self.schedule!r}")
+        if self.train is not None and not _REFERENCE.match(str(self.train)):
+            raise ValueError(f"config: train must be 'module:function', got {self.train!r}")
+        check_metric_name("config", "plateau_metric", self.plateau_metric)
 
     def to_dict(self) -> dict[str, Any]:
-        """The config as a JSON-safe dict."""
-        return dataclasses.asdict(self)
+        """The config as a JSON-safe dict.
+
+        Own training's dict has only the keys that apply to it, and keys at their
+        defaults that older lrlab did not have are left out, so run ids stay stable.
+        """
+        out = dataclasses.asdict(self)
+        if self.train is None:
+            del out["train"]
+        else:
+            for key in BUILT_IN_ONLY:
+                del out[key]
+        if self.plateau_metric == "val_loss":
+            del out["plateau_metric"]
+        return out
 
     @property
     def run_id(self) -> str:

@@ -42,10 +42,37 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
     import tomli as tomllib
 
-from lrlab.lab.config import OPTIMIZERS, PER, TrainConfig, schedule_for
+from lrlab.lab.config import (
+    BUILT_IN_ONLY,
+    OPTIMIZERS,
+    PER,
+    TrainConfig,
+    check_metric_name,
+    schedule_for,
+)
 from lrlab.lab.records import stable_id
 from lrlab.schedules._base import check_choice, check_int
 from lrlab.spec import SpecError
+
+MODES = ("min", "max")
+_SMALLER = ("loss", "mse", "mae", "rmse", "error", "err", "perplexity", "ppl", "nll", "wer", "cer")
+_LARGER = ("acc", "accuracy", "auc", "f1", "r2", "precision", "recall", "score", "iou", "bleu")
+
+
+def metric_mode(name: str) -> Literal["min", "max"] | None:
+    """The direction a metric's name says: a loss or an error is ``min``, an accuracy or
+    a score ``max``; None when the name does not say.
+
+    >>> metric_mode("val_mse"), metric_mode("top1_acc"), metric_mode("reward")
+    ('min', 'max', None)
+    """
+    words = set(re.split(r"[_.\-/]", name.lower()))
+    if words & set(_SMALLER):
+        return "min"
+    if words & set(_LARGER):
+        return "max"
+    return None
+
 
 _NAME = re.compile(r"^\s*([^()=]+?)\s*=\s*(.+)$", re.DOTALL)
 _HEAD = re.compile(r"^\s*([A-Za-z_]\w*)")
@@ -149,6 +176,16 @@ class Experiment:
     batch_size: int = 64
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     schedules: tuple[ScheduleEntry, ...] = field(default=())
+    train: str | None = None
+    """Own training: ``'module:function'`` (see `lrlab.lab.Run`); the dataset, model,
+    optimizer and batch-size keys are then not given."""
+    rank_by: str | None = None
+    """The reported metric that ranks the schedules (default: ``val_accuracy`` for the
+    built-in trainer, ``val_loss`` for own training)."""
+    mode: Literal["min", "max"] | None = None
+    """Whether a smaller or a larger ``rank_by`` is better (default: from its name)."""
+    plateau_metric: str = "val_loss"
+    """The reported metric that feeds a schedule's plateau phase."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -172,6 +209,7 @@ class Experiment:
             value = getattr(self, key)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"experiment: {key} must be a non-empty string, got {value!r}")
+        self._check_training()
         if not self.schedules:
             check_int("experiment", "epochs", self.epochs)
             if self.epochs < 2:
@@ -194,6 +232,47 @@ class Experiment:
                 )
         self.config(self.schedules[0], self.seeds[0], lr=0.1)  # the shared settings' checks
 
+    def _check_training(self) -> None:
+        if self.train is not None:
+            given = [key for key in BUILT_IN_ONLY if getattr(self, key) != _DEFAULTS[key]]
+            if given:
+                raise ValueError(
+                    f"experiment: {given[0]} does not apply to own training (train = "
+                    f"{self.train!r}): your function builds its own data, model and "
+                    "optimizer; remove it"
+                )
+            if self.lr == "auto":
+                raise ValueError(
+                    "experiment: lr 'auto' runs the range test on the built-in trainer; "
+                    f"with train = {self.train!r} give the lr (run your own range test)"
+                )
+        if self.rank_by is not None:
+            check_metric_name("experiment", "rank_by", self.rank_by)
+        if self.mode is not None:
+            check_choice("experiment", "mode", self.mode, MODES)
+        check_metric_name("experiment", "plateau_metric", self.plateau_metric)
+        self.rank_mode  # noqa: B018 - a rank_by whose direction is unknown fails here
+
+    @property
+    def rank_metric(self) -> str:
+        """The metric that ranks the schedules: ``rank_by``, or the trainer's default."""
+        if self.rank_by is not None:
+            return self.rank_by
+        return "val_loss" if self.train is not None else "val_accuracy"
+
+    @property
+    def rank_mode(self) -> Literal["min", "max"]:
+        """``mode``, or the direction the rank metric's name says (a loss: ``min``)."""
+        if self.mode is not None:
+            return self.mode
+        guessed = metric_mode(self.rank_metric)
+        if guessed is None:
+            raise ValueError(
+                f"experiment: is a smaller or a larger {self.rank_metric!r} better? "
+                "give mode = 'min' or 'max'"
+            )
+        return guessed
+
     def config(self, entry: ScheduleEntry, seed: int, *, lr: float | None = None) -> TrainConfig:
         """The run of ``entry`` with ``seed`` (``lr`` replaces ``'auto'``)."""
         chosen = lr if lr is not None else self.lr
@@ -211,6 +290,8 @@ class Experiment:
             epochs=self.epochs,
             batch_size=self.batch_size,
             seed=seed,
+            train=self.train,
+            plateau_metric=self.plateau_metric,
         )
 
     def runs(self, *, lr: float | None = None) -> list[tuple[ScheduleEntry, int, TrainConfig]]:
@@ -231,6 +312,14 @@ class Experiment:
         out = dataclasses.asdict(self)
         out["seeds"] = list(self.seeds)
         out["schedules"] = [dataclasses.asdict(e) for e in self.schedules]
+        for key in ("train", "rank_by", "mode"):  # absent at their defaults: ids stay stable
+            if out[key] is None:
+                del out[key]
+        if out["plateau_metric"] == "val_loss":
+            del out["plateau_metric"]
+        if self.train is not None:
+            for key in BUILT_IN_ONLY:
+                del out[key]
         return out
 
     @property
@@ -256,6 +345,14 @@ class Experiment:
                 hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
                 raise ValueError(f"{source}: unknown key {key!r}{hint}")
             values[key] = value
+        if values.get("train") is not None:
+            given = [key for key in BUILT_IN_ONLY if key in values]
+            if given:
+                raise ValueError(
+                    f"{source}: {given[0]} does not apply to own training (train = "
+                    f"{values['train']!r}): your function builds its own data, model and "
+                    "optimizer; remove it"
+                )
         if "seeds" in values:
             values["seeds"] = _seeds(values["seeds"], source)
         if "schedules" in values:
@@ -269,6 +366,9 @@ class Experiment:
     def from_toml(cls, path: str | Path) -> Experiment:
         """Read a TOML file (see the module docs); errors name the file and the key."""
         return cls.from_mapping(read_toml(path), source=str(path))
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Experiment)}
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class RunView:
             "engine": run.engine,
             "node": run.node,
             "error": run.error,
+            "warnings": list(run.warnings),
             "diverged_at": run.diverged_at,
             "seconds": run.seconds,
             "steps_per_epoch": run.steps_per_epoch,
@@ -99,13 +100,15 @@ def runs_document(views: list[RunView]) -> dict[str, Any]:
 
 def runs_table(views: list[RunView]) -> list[list[str]]:
     """The rows ``lrlab runs`` prints, with a header row."""
-    rows = [["id", "experiment", "schedule", "seed", "status", "epochs", "val acc %", "time s"]]
+    rows = [["id", "experiment", "schedule", "seed", "status", "epochs", "last metric", "time s"]]
     for view in views:
         run = view.run
         status: str = run.status
         if status == "diverged":
             status += f" at step {run.diverged_at}"
-        last = view.epochs[-1].get("val_accuracy") if view.epochs else None
+        if run.warnings:
+            status += " (warnings)"
+        last = _last(view.epochs[-1]) if view.epochs else "-"
         rows.append(
             [
                 run.id,
@@ -114,8 +117,19 @@ def runs_table(views: list[RunView]) -> list[list[str]]:
                 str(view.seed),
                 status,
                 f"{run.epochs_done}/{run.config.get('epochs', '?')}",
-                "-" if last is None else f"{100 * last:.2f}",
+                last,
                 "-" if run.seconds is None else f"{run.seconds:.1f}",
             ]
         )
     return rows
+
+
+def _last(epoch: Epoch) -> str:
+    """The last epoch's headline metric: the validation accuracy, else the loss, else
+    the first reported."""
+    for name in ("val_accuracy", "val_loss", *epoch.metrics):
+        value = epoch.get(name)
+        if value is not None:
+            shown = f"{100 * value:.2f}%" if name == "val_accuracy" else f"{value:.4g}"
+            return f"{name}={shown}"
+    return "-"

@@ -13,18 +13,15 @@ torch.Size([5, 10])
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import os
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from lrlab.lab.data import Dataset, one_line
+from lrlab.lab.data import Dataset
+from lrlab.lab.imports import cwd_importable, failure, import_object
 
 BUILT_IN = ("mlp-bn", "mlp", "cnn")
 
@@ -114,55 +111,22 @@ def build_for(name: str, data: Dataset) -> nn.Module:
     )
 
 
-@contextmanager
-def _cwd_importable() -> Iterator[None]:
-    """The current directory on ``sys.path`` (last) meanwhile, as ``python -m`` has it first.
-
-    The ``lrlab`` console script starts without it, so ``mymod:factory`` next to the
-    user's files would not import otherwise.
-    """
-    here = os.getcwd()
-    if "" in sys.path or here in sys.path:
-        yield
-        return
-    sys.path.append(here)
-    try:
-        yield
-    finally:
-        sys.path.remove(here)
-
-
 def _from_factory(name: str, n_features: int, n_classes: int) -> nn.Module:
     where = f"model {name!r}"
-    module_name, _, attribute = name.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"{where}: give it as 'package.module:factory'")
-    with _cwd_importable():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as error:
-            raise ValueError(f"{where}: cannot import {module_name!r}: {one_line(error)}") from None
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:  # even sys.exit() or a bare BaseException: refused
-            raise ValueError(
-                f"{where}: importing {module_name!r} failed: {_failure(error)}"
-            ) from None
-        if not hasattr(module, attribute):
-            raise ValueError(f"{where}: module {module_name!r} has no attribute {attribute!r}")
-        factory = getattr(module, attribute)
-        if not callable(factory):
-            raise ValueError(
-                f"{where}: {attribute!r} is a {type(factory).__name__}, not a function "
-                "called as factory(n_features, n_classes)"
-            )
+    factory = import_object("model", name, what="factory")
+    if not callable(factory):
+        raise ValueError(
+            f"{where}: {name.partition(':')[2]!r} is a {type(factory).__name__}, not a "
+            "function called as factory(n_features, n_classes)"
+        )
+    with cwd_importable():
         _check_signature(where, factory, n_features, n_classes)
         try:
             model = factory(n_features, n_classes)
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # even sys.exit() or a bare BaseException: refused
-            raise ValueError(f"{where}: the factory failed: {_failure(error)}") from None
+            raise ValueError(f"{where}: the factory failed: {failure(error)}") from None
     if not isinstance(model, nn.Module):
         raise ValueError(
             f"{where}: the factory returned {type(model).__name__}, not a torch.nn.Module"
@@ -182,12 +146,6 @@ def _check_signature(where: str, factory: Any, n_features: int, n_classes: int) 
             f"{where}: the factory must accept (n_features, n_classes) positionally; "
             f"its signature is {signature}"
         ) from None
-
-
-def _failure(error: BaseException) -> str:
-    if isinstance(error, SystemExit):
-        return f"it called sys.exit({error.code!r})"
-    return f"{type(error).__name__}: {one_line(error)}"
 
 
 def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> None:
@@ -239,7 +197,7 @@ def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> 
         try:
             loss.backward()  # type: ignore[no-untyped-call]
         except Exception as error:
-            raise ValueError(f"{where}: the backward pass failed: {_failure(error)}") from None
+            raise ValueError(f"{where}: the backward pass failed: {failure(error)}") from None
         if all(p.grad is None for p in parameters):
             raise ValueError(f"{where}: no gradient reaches any parameter")
         last = len(data.y_train) % batch_size
@@ -261,7 +219,7 @@ def _forward(
     except (Exception, SystemExit) as error:  # a forward that calls sys.exit() is refused too
         raise ValueError(
             f"{where} ({x.shape[1]} features, {n_classes} classes): the forward pass{batch} "
-            f"failed: {_failure(error)}"
+            f"failed: {failure(error)}"
         ) from None
     if not isinstance(out, torch.Tensor):
         raise ValueError(f"{where}: the model returned {type(out).__name__}, not a tensor")

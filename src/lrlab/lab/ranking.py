@@ -1,6 +1,8 @@
 """The ranking: which schedule leads, and which differences are seed noise (numbers only).
 
-Schedules are ranked by mean final validation accuracy over seeds. Each complete
+Schedules are ranked by the mean over seeds of a reported metric's final value (the
+experiment's ``rank_by``, smaller or larger better by its ``mode``; the built-in
+trainer's default is the validation accuracy, own training's the validation loss). Each complete
 schedule is compared with the leader by a two-sided *paired t-test* across seeds
 (`paired_p_value`, which is `scipy.stats.ttest_rel`): the same seed gives both runs the
 same data split, initial weights and batch order, so the per-seed difference isolates
@@ -13,7 +15,7 @@ This module needs numpy and scipy only: no store, no figures, no torch.
 
 >>> from lrlab.lab.ranking import Row, format_p, rank
 >>> def row(name, accs):
-...     return Row(schedule=name, seeds=[0, 1, 2], status={"finished": 3}, final_acc=accs)
+...     return Row(schedule=name, seeds=[0, 1, 2], status={"finished": 3}, final=accs)
 >>> ranked = rank([
 ...     row("b", [0.84, 0.86, 0.79]),
 ...     row("a", [0.91, 0.92, 0.90]),
@@ -88,10 +90,11 @@ class Row:
     seeds: list[int] = field(default_factory=list)
     status: dict[str, int] = field(default_factory=dict)
     """How many of its runs are in each status (``finished``, ``diverged``...)."""
-    final_acc: list[float] = field(default_factory=list)
-    best_acc: list[float] = field(default_factory=list)
+    final: list[float] = field(default_factory=list)
+    """The rank metric's last value, per finished seed."""
+    best: list[float] = field(default_factory=list)
+    """The rank metric's best value over the epochs, per finished seed."""
     best_epoch: list[int] = field(default_factory=list)
-    final_val_loss: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     curves: dict[str, Array] = field(default_factory=dict)
@@ -151,9 +154,24 @@ class Summary:
     versions: dict[str, str]
     rows: list[Row]
     directory: Path
+    warnings: list[tuple[str, int, str]] = field(default_factory=list)
+    """``(schedule, seed, text)``: what looked wrong in a run's training loop."""
 
     def __post_init__(self) -> None:
-        self.rows = rank(self.rows)
+        self.rows = rank(self.rows, mode=self.experiment.rank_mode)
+
+    @property
+    def metric(self) -> str:
+        """The metric that ranks the schedules."""
+        return self.experiment.rank_metric
+
+    @property
+    def others(self) -> list[str]:
+        """Up to three more reported metrics, in the order they were reported."""
+        names: dict[str, None] = {}
+        for row in self.rows:
+            names.update(dict.fromkeys(row.curves))
+        return [n for n in names if n != self.metric][:3]
 
     @property
     def leader(self) -> Row | None:
@@ -282,16 +300,17 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return [float(v) for v in adjusted]
 
 
-def rank(rows: Sequence[Row]) -> list[Row]:
+def rank(rows: Sequence[Row], *, mode: str = "max") -> list[Row]:
     """``rows`` best first, each with its p values and verdict against the leader.
 
-    Complete schedules come first, by mean final validation accuracy; the rest follow
-    in their order. The complete ones with a defined paired test form the family that
-    Holm's correction adjusts.
+    Complete schedules come first, by the mean of ``final`` (largest first with ``mode``
+    ``"max"``, smallest with ``"min"``); the rest follow in their order. The complete
+    ones with a defined paired test form the family that Holm's correction adjusts.
     """
+    sign = -1.0 if mode == "max" else 1.0
 
     def key(row: Row) -> tuple[int, float]:
-        return (0, -mean_std(row.final_acc)[0]) if row.complete else (1, 0.0)
+        return (0, sign * mean_std(row.final)[0]) if row.complete else (1, 0.0)
 
     ranked = sorted(rows, key=key)
     for row in ranked:
@@ -302,12 +321,12 @@ def rank(rows: Sequence[Row]) -> list[Row]:
         return ranked
     leader = ranked[0]
     leader.verdict = Verdict.BEST
-    by_seed = dict(zip(leader.seeds, leader.final_acc, strict=True))
+    by_seed = dict(zip(leader.seeds, leader.final, strict=True))
     tested: list[tuple[Row, float]] = []
     for row in ranked[1:]:
         if row.verdict is not None:
             continue
-        ours = dict(zip(row.seeds, row.final_acc, strict=True))
+        ours = dict(zip(row.seeds, row.final, strict=True))
         common = [s for s in leader.seeds if s in ours]
         row.paired = len(common)
         if row.paired < MIN_SEEDS:
@@ -342,6 +361,30 @@ def _pct(values: Sequence[float]) -> str:
     return "-" if math.isnan(mean) else f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
+def percent(metric: str) -> bool:
+    """Whether a metric is a fraction shown in percent (an accuracy)."""
+    return metric.endswith(("accuracy", "acc"))
+
+
+def label(metric: str) -> str:
+    """A metric's column title (``val_accuracy``: ``val acc %``)."""
+    if not percent(metric):
+        return metric
+    return metric.replace("accuracy", "acc").replace("_", " ") + " %"
+
+
+def format_mean(metric: str, values: Sequence[float]) -> str:
+    """Mean ± std over seeds, in percent for an accuracy.
+
+    >>> format_mean("val_mse", [0.0251, 0.0262]), format_mean("val_accuracy", [0.9, 0.92])
+    ('0.02565 ± 0.00078', '91.00 ± 1.41')
+    """
+    if percent(metric):
+        return _pct(values)
+    mean, std = mean_std(values)
+    return "-" if math.isnan(mean) else f"{mean:.4g} ± {std:.2g}"
+
+
 def format_p(p: float | None) -> str:
     """A p value for a table: two decimals, three below 0.01, then ``<0.001``.
 
@@ -355,35 +398,53 @@ def format_p(p: float | None) -> str:
     return f"{p:.3f}" if p >= 0.001 else "<0.001"
 
 
-HEADER = (
-    "#",
-    "schedule",
-    "final val acc %",
-    "best val acc %",
-    "best epoch",
-    "test acc %",
-    "time s",
-    "p",
-    "p Holm",
-    "vs best",
-)
-"""The ranking table's columns (``p``: the paired test; ``p Holm``: after the correction)."""
+def header(summary: Summary) -> list[str]:
+    """The ranking table's columns: the rank metric's final and best value, up to three
+    other metrics, the test accuracy (when there is one), the time and the test's p values
+    (``p``: the paired test; ``p Holm``: after the correction)."""
+    metric = label(summary.metric)
+    tests = ["test acc %"] if _tests(summary) else []
+    others = [f"{label(name)}" for name in summary.others]
+    return [
+        "#",
+        "schedule",
+        f"final {metric}",
+        f"best {metric}",
+        "best epoch",
+        *others,
+        *tests,
+        "time s",
+        "p",
+        "p Holm",
+        "vs best",
+    ]
+
+
+def _tests(summary: Summary) -> bool:
+    """Whether the table has a test accuracy column (the built-in trainer's)."""
+    return summary.experiment.train is None or any(r.test_acc for r in summary.rows)
 
 
 def table(summary: Summary) -> list[list[str]]:
-    """The ranking as rows of text, with `HEADER` first."""
-    out = [list(HEADER)]
+    """The ranking as rows of text, with `header` first."""
+    out = [header(summary)]
+    tests = _tests(summary)
     for i, row in enumerate(summary.rows, start=1):
         epoch = f"{np.mean(row.best_epoch) + 1:.1f}" if row.best_epoch else "-"
         seconds = f"{np.mean(row.seconds):.1f}" if row.seconds else "-"
+        others = [
+            format_mean(name, list(row.curves[name][:, -1]) if name in row.curves else [])
+            for name in summary.others
+        ]
         out.append(
             [
                 str(i),
                 row.schedule,
-                _pct(row.final_acc),
-                _pct(row.best_acc),
+                format_mean(summary.metric, row.final),
+                format_mean(summary.metric, row.best),
                 epoch,
-                _pct(row.test_acc),
+                *others,
+                *([_pct(row.test_acc)] if tests else []),
                 seconds,
                 format_p(row.p_value),
                 format_p(row.p_holm),
@@ -399,18 +460,24 @@ def headline(summary: Summary) -> str:
     if leader is None:
         pending = any(r.status.get("pending", 0) + r.status.get("running", 0) for r in summary.rows)
         return "No schedule finished on every seed" + (" yet." if pending else ".")
-    mean, std = mean_std(leader.final_acc)
+    metric = summary.metric
+    mean, std = mean_std(leader.final)
     by = {v: [r for r in summary.rows if r.verdict is v] for v in Verdict}
-    text = (
-        f"{leader.schedule} ranks first: {100 * mean:.2f}% ± {100 * std:.2f} final validation "
-        f"accuracy over {_count(len(leader.seeds), 'seed')}."
-    )
+    seeds = _count(len(leader.seeds), "seed")
+    if metric == "val_accuracy":
+        value = f"{100 * mean:.2f}% ± {100 * std:.2f} final validation accuracy"
+    elif percent(metric):
+        value = f"{100 * mean:.2f}% ± {100 * std:.2f} final {metric}"
+    else:
+        value = f"{mean:.4g} ± {std:.2g} final {metric}"
+    text = f"{leader.schedule} ranks first: {value} over {seeds}."
     worse = by[Verdict.WORSE]
     if worse:
-        margin = min(mean - mean_std(r.final_acc)[0] for r in worse)
+        margin = min(abs(mean - mean_std(r.final)[0]) for r in worse)
+        by_how_much = f"{100 * margin:.2f} points" if percent(metric) else f"{margin:.3g}"
         text += (
             f" {len(worse)} schedule{'s are' if len(worse) != 1 else ' is'} worse beyond seed "
-            f"noise (by {100 * margin:.2f} points or more)."
+            f"noise (by {by_how_much} or more)."
         )
     if by[Verdict.WITHIN_NOISE]:
         text += f" Within seed noise of it: {_names(by[Verdict.WITHIN_NOISE])}."

@@ -94,6 +94,8 @@ class Outcome:
     """End-of-run metrics (the built-in trainer: ``test_accuracy``)."""
     engine: str = "sequential"
     node: str = ""
+    warnings: tuple[str, ...] = ()
+    """What looked wrong in the training loop (e.g. a forgotten ``scheduler.step()``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +113,12 @@ class RunRecord:
     final: Mapping[str, float]
     engine: str | None
     node: str | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str | None:
+        """The error's first line (``error`` may go on with a traceback)."""
+        return None if self.error is None else self.error.split("\n", 1)[0]
 
 
 @dataclass(frozen=True, kw_only=True)

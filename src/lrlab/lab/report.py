@@ -12,7 +12,7 @@ says how); `write_summary` writes ``report.html`` from the template
 >>> from lrlab.lab.ranking import Row, Summary
 >>> experiment = Experiment(seeds=(0,), schedules=(
 ...     ScheduleEntry(name="flat", spec="constant(value={lr})"),))
->>> row = Row(schedule="flat", seeds=[0], status={"finished": 1}, final_acc=[0.9])
+>>> row = Row(schedule="flat", seeds=[0], status={"finished": 1}, final=[0.9])
 >>> with tempfile.TemporaryDirectory() as out:
 ...     summary = Summary(experiment=experiment, lr=0.1, lr_source="given", versions={},
 ...                       rows=[row], directory=Path(out))
@@ -28,14 +28,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrlab.lab.experiment import Experiment
+from lrlab.lab.experiment import Experiment, metric_mode
 from lrlab.lab.ranking import (
     ALPHA,
-    HEADER,
     Row,
     Summary,
     Verdict,
+    header,
     headline,
+    percent,
     ranking_text,
     table,
 )
@@ -90,7 +91,19 @@ def summarise(directory: str | Path, experiment_id: str | None = None) -> Summar
                 row = rows.setdefault(
                     member.schedule, Row(schedule=entry.name, spec=entry.spec, per=entry.per)
                 )
-                _add_run(row, store, runs[member.run], member.seed)
+                _add_run(
+                    row,
+                    store,
+                    runs[member.run],
+                    member.seed,
+                    experiment.rank_metric,
+                    experiment.rank_mode,
+                )
+            warnings = [
+                (member.schedule, member.seed, text)
+                for member in members
+                for text in runs[member.run].warnings
+            ]
         except (ValueError, KeyError, IndexError) as error:
             raise StoreError(
                 f"experiment {chosen.id} in {str(directory)!r} is not readable: {error!r}"
@@ -102,10 +115,13 @@ def summarise(directory: str | Path, experiment_id: str | None = None) -> Summar
         versions=dict(chosen.versions),
         rows=list(rows.values()),
         directory=Path(directory),
+        warnings=warnings,
     )
 
 
-def _add_run(row: Row, store: Store, run: RunRecord, seed: int) -> None:
+def _add_run(  # noqa: PLR0917 - one private helper, called once
+    row: Row, store: Store, run: RunRecord, seed: int, metric: str, mode: str
+) -> None:
     row.seeds.append(seed)
     row.status[run.status] = row.status.get(run.status, 0) + 1
     if row.lr_epochs.size == 0 and run.steps_per_epoch:
@@ -115,18 +131,20 @@ def _add_run(row: Row, store: Store, run: RunRecord, seed: int) -> None:
     if run.status != "finished":
         return
     epochs = store.epochs(run.id)
-    acc = [e["val_accuracy"] for e in epochs]
-    best = int(np.argmax(acc))
-    row.final_acc.append(acc[-1])
-    row.best_acc.append(acc[best])
+    values = [e[metric] for e in epochs]
+    best = int(np.argmax(values) if mode == "max" else np.argmin(values))
+    row.final.append(values[-1])
+    row.best.append(values[best])
     row.best_epoch.append(best)
-    row.final_val_loss.append(epochs[-1]["val_loss"])
     if "test_accuracy" in run.final:
         row.test_acc.append(float(run.final["test_accuracy"]))
     row.seconds.append(float(run.seconds or 0.0))
-    for name in ("train_loss", "val_loss", "val_accuracy"):
-        line = np.array([e[name] for e in epochs], dtype=np.float64)
+    names = dict.fromkeys(name for e in epochs for name in e.metrics)
+    for name in names:
+        line = np.array([e.get(name) for e in epochs], dtype=np.float64)  # None: NaN
         old = row.curves.get(name)
+        if old is not None and old.shape[1] != line.size:
+            continue
         row.curves[name] = line[None, :] if old is None else np.vstack([old, line])
 
 
@@ -144,7 +162,13 @@ def figures(summary: Summary) -> dict[str, str]:
     lr = plot.lr_grid([(r.schedule, r.lr_epochs, r.lr_values) for r in rows])
     traces = [plot.Trace(r.schedule, r.lr_epochs, r.lr_values, r.curves) for r in rows]
     leader = summary.leader
-    curves = plot.versus_leader(traces, None if leader is None else rows.index(leader))
+    metrics: tuple[tuple[str, str, bool], ...] = plot.REPORT_METRICS
+    if summary.experiment.train is not None:
+        names = dict.fromkeys(n for r in rows for n in r.curves)
+        metrics = tuple((n, n, not percent(n) and metric_mode(n) == "min") for n in names)
+    curves = plot.versus_leader(
+        traces, None if leader is None else rows.index(leader), metrics=metrics
+    )
     return {"lr": lr, "curves": curves}
 
 
@@ -160,26 +184,47 @@ def render_html(summary: Summary, svgs: dict[str, str]) -> str:
         keep_trailing_newline=True,
     )
     e = summary.experiment
-    settings = [
-        ("dataset", e.dataset),
-        ("model", e.model),
-        ("optimizer", e.optimizer),
-        ("learning rate", f"{summary.lr:g} ({summary.lr_source})"),
-        ("momentum", f"{e.momentum:g}" if e.optimizer == "sgd" else "-"),
-        ("weight decay", f"{e.weight_decay:g}"),
-        ("epochs", str(e.epochs)),
-        ("batch size", str(e.batch_size)),
-        ("seeds", ", ".join(map(str, e.seeds))),
-    ]
+    rank = f"{e.rank_metric} ({'smaller' if e.rank_mode == 'min' else 'larger'} is better)"
+    if e.train is None:
+        settings = [
+            ("dataset", e.dataset),
+            ("model", e.model),
+            ("optimizer", e.optimizer),
+            ("learning rate", f"{summary.lr:g} ({summary.lr_source})"),
+            ("momentum", f"{e.momentum:g}" if e.optimizer == "sgd" else "-"),
+            ("weight decay", f"{e.weight_decay:g}"),
+            ("epochs", str(e.epochs)),
+            ("batch size", str(e.batch_size)),
+            ("seeds", ", ".join(map(str, e.seeds))),
+            ("ranked by", rank),
+        ]
+        what = f"{e.model} on {e.dataset}, {e.optimizer} at lr {summary.lr:g}"
+    else:
+        settings = [
+            ("training function", e.train),
+            ("learning rate", f"{summary.lr:g} ({summary.lr_source})"),
+            ("epochs", str(e.epochs)),
+            ("seeds", ", ".join(map(str, e.seeds))),
+            ("ranked by", rank),
+            ("plateau metric", e.plateau_metric),
+        ]
+        what = f"{e.train} at lr {summary.lr:g}"
     rows = [
         {"cells": cells[:-1], "verdict": cells[-1], "css": _css(row)}
         for row, cells in zip(summary.rows, table(summary)[1:], strict=True)
     ]
     return environment.get_template(TEMPLATE).render(
         e=e,
-        lr=f"{summary.lr:g}",
+        what=what,
+        ranked_by=(
+            "final validation accuracy"
+            if e.rank_metric == "val_accuracy"
+            else f"final {e.rank_metric} ({'smaller' if e.rank_mode == 'min' else 'larger'} "
+            "is better)"
+        ),
+        warnings=summary.warnings,
         headline=headline(summary),
-        header=HEADER,
+        header=header(summary),
         rows=rows,
         tested=sum(r.p_holm is not None for r in summary.rows),
         alpha=ALPHA,

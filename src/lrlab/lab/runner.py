@@ -1,9 +1,11 @@
 """Run many configs through an executor, resuming what the store already has.
 
 An executor only needs ``map(function, tasks)``: `InProcess` (the default) and
-`ProcessPool` (``--jobs N``) are here. Each task is ``(directory, config_dict)``: plain
-data in, a `RunEnd` out; the worker commits each epoch to the store itself before it
-goes on, so an interrupted run resumes from its last committed epoch.
+`ProcessPool` (``--jobs N``) are here. Each `Task` is a directory and a config (plain
+data; own training's function travels by reference), a `RunEnd` comes out; the worker
+commits each epoch to the store itself before it goes on, so an interrupted run resumes
+from its last committed epoch. The built-in trainer and own training take one path:
+`run_one` gives a `lrlab.lab.run.Run` handle to the run's trainable.
 
 A pool worker that dies (the OOM killer, ``kill -9``) does not hang the pool: each run
 that was in flight is tried again alone in a fresh worker (resuming from its checkpoint),
@@ -17,15 +19,27 @@ import signal
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.records import DONE, Epoch, Status
-from lrlab.lab.store import Store, StoreError
+from lrlab.lab.store import Store
 
-Task = tuple[str, dict[str, Any]]
 WORKER_DIED = "its worker process died (killed by the OS, or out of memory?), twice"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run to do: where its store is, its config, and what every report must hold."""
+
+    directory: str
+    config: dict[str, Any]
+    required: tuple[str, ...] = ()
+    """Metrics each epoch must report (the experiment's rank metric)."""
+    train: Callable[..., None] | None = field(default=None, compare=False)
+    """Own training's function when it is not importable by ``config["train"]`` (in
+    process only); None: import it, or the built-in trainer."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,9 +141,8 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 
 
 def _died(task: Task) -> RunEnd:
-    directory, config_dict = task
-    run = TrainConfig(**config_dict).run_id
-    with Store(directory) as store:
+    run = TrainConfig(**task.config).run_id
+    with Store(task.directory) as store:
         store.fail(run, WORKER_DIED)
     return RunEnd(id=run, status="failed", error=WORKER_DIED)
 
@@ -141,51 +154,75 @@ def _worker() -> None:
     torch.set_num_threads(1)
 
 
+def trainable_for(config: TrainConfig, given: Callable[..., None] | None = None) -> Any:
+    """The function that trains ``config``: ``given``, its ``train`` imported, or the
+    built-in trainer. Raises ValueError (naming it) when it cannot be imported."""
+    if given is not None:
+        return given
+    if config.train is None:
+        from lrlab.lab.train import builtin
+
+        return builtin
+    from lrlab.lab.imports import import_object
+
+    function = import_object("train", config.train, what="function")
+    if not callable(function):
+        raise ValueError(
+            f"train {config.train!r}: it is a {type(function).__name__}, not a function "
+            "called as train(run)"
+        )
+    return function
+
+
 def run_one(task: Task) -> RunEnd:
     """Train one config, resuming from the store; commits every epoch before returning."""
-    from lrlab.lab.train import read_checkpoint, train
+    from lrlab.lab.run import Run
 
-    directory, config_dict = task
-    config = TrainConfig(**config_dict)
+    config = TrainConfig(**task.config)
     run = config.run_id
-    with Store(directory) as store:
+    with Store(task.directory) as store:
         status = store.register(run, config.to_dict())
         if status in DONE:
             return RunEnd(id=run, status=status, skipped=True)
-        resume = store.checkpoint(run)
-        if resume is not None:
-            try:
-                read_checkpoint(resume)
-            except Exception:  # unreadable (damaged, or from another torch): start over
-                resume = None
-        done = len(store.epochs(run))
-        if resume is None and done:
-            store.restart(run)
-        resumed_from = done if resume is not None else None
+        checkpoint = store.checkpoint(run)
 
-        def commit(epoch: Epoch, checkpoint: bytes) -> None:
-            store.save_epoch(run, epoch, checkpoint)
+        def commit(epoch: Epoch, data: bytes) -> None:
+            store.save_epoch(run, epoch, data)
 
         try:
-            result = train(config, resume=resume, on_epoch=commit)
-        except StoreError:  # the store itself failed: it cannot record that either
-            raise
-        except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
-            message = (
-                f"it called sys.exit({error.code!r})"
-                if isinstance(error, SystemExit)
-                else f"{type(error).__name__}: {error}"
-            )
-            store.fail(run, message)
+            handle = Run(config, checkpoint=checkpoint, commit=commit, required=task.required)
+        except Exception:  # no checkpoint, or unreadable (damaged, another torch): start over
+            handle = Run(config, commit=commit, required=task.required)
+        if handle.resumed_from is None and (store.epochs(run) or status == "failed"):
+            store.restart(run)
+        try:
+            function = trainable_for(config, task.train)
+        except ValueError as error:
+            store.fail(run, str(error))
+            return RunEnd(id=run, status="failed", error=str(error))
+        ending = handle.execute(function)
+        if ending.status == "failed":
+            message = ending.error or "failed"
+            store.fail(run, message if ending.details is None else f"{message}\n\n{ending.details}")
             return RunEnd(id=run, status="failed", error=message)
-        store.finish(run, result.outcome())
-        return RunEnd(id=run, status=result.status, resumed_from=resumed_from)
+        assert ending.outcome is not None
+        store.finish(run, ending.outcome)
+        return RunEnd(id=run, status=ending.outcome.status, resumed_from=handle.resumed_from)
 
 
 def run_all(
-    directory: str, configs: list[TrainConfig], executor: Executor | None = None
+    directory: str,
+    configs: list[TrainConfig],
+    executor: Executor | None = None,
+    *,
+    train: Callable[..., None] | None = None,
+    required: tuple[str, ...] = (),
 ) -> Iterator[RunEnd]:
-    """Run every config (skipping finished ones); yields each run's end as it comes."""
+    """Run every config (skipping finished ones); yields each run's end as it comes.
+
+    ``train``: own training's function, when the configs' ``train`` reference does not
+    import it (in-process executors only); ``required``: metrics every report holds.
+    """
     unique = {config.run_id: config for config in configs}  # the same run is trained once
-    tasks = [(directory, config.to_dict()) for config in unique.values()]
+    tasks = [Task(directory, c.to_dict(), required, train) for c in unique.values()]
     yield from (executor or InProcess()).map(run_one, tasks)

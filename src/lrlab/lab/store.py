@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,13 +51,19 @@ from lrlab.lab.records import (
 )
 
 FILENAME = "lrlab.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version 1: the first lab store (no ``user_version``; fixed metric columns, test_accuracy).
-Version 2: metrics and final results as JSON, the engine and node of each run."""
+Version 2: metrics and final results as JSON, the engine and node of each run.
+Version 3: each run's warnings; a large checkpoint is a file beside the store."""
+INLINE_CHECKPOINT = 1 << 20
+"""Checkpoints up to this many bytes live in the store; larger ones are files in
+`CHECKPOINTS` (the SQLite file stays small and fast)."""
+CHECKPOINTS = "checkpoints"
+"""The folder beside the store for large checkpoints, one file per unfinished run."""
 BUSY_SECONDS = 15.0
 """How long a store operation waits for another writer before it gives up and says so."""
 
-_V2 = """
+_SCHEMA = """
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
     config TEXT NOT NULL,
@@ -68,7 +75,8 @@ CREATE TABLE runs (
     error TEXT,
     engine TEXT,
     node TEXT,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE epochs (
     run TEXT NOT NULL REFERENCES runs(id),
@@ -108,7 +116,8 @@ CREATE TABLE lr_finds (
 CREATE TABLE checkpoints (
     run TEXT PRIMARY KEY REFERENCES runs(id),
     epoch INTEGER NOT NULL,
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    file TEXT
 );
 """
 TABLES = frozenset({"experiments", "members", "runs", "epochs", "lrs", "lr_finds", "checkpoints"})
@@ -116,13 +125,16 @@ _V1_METRICS = ("train_loss", "val_loss", "val_accuracy")
 
 _RUN_COLUMNS = {
     1: "r.id, r.config, r.status, r.diverged_at, r.test_accuracy, r.seconds, r.steps_per_epoch, "
-    "r.error, NULL, NULL",
+    "r.error, NULL, NULL, '[]'",
     2: "r.id, r.config, r.status, r.diverged_at, r.final, r.seconds, r.steps_per_epoch, "
-    "r.error, r.engine, r.node",
+    "r.error, r.engine, r.node, '[]'",
+    3: "r.id, r.config, r.status, r.diverged_at, r.final, r.seconds, r.steps_per_epoch, "
+    "r.error, r.engine, r.node, r.warnings",
 }
 _EPOCH_COLUMNS = {
     1: "epoch, lr, seconds, train_loss, val_loss, val_accuracy",
     2: "epoch, lr, seconds, metrics",
+    3: "epoch, lr, seconds, metrics",
 }
 
 
@@ -243,7 +255,9 @@ class Store:
                         _create(db)
                     elif version < SCHEMA_VERSION:
                         self._check_version(version or 1)
-                        _upgrade_v1(db)
+                        if version < 2:
+                            _upgrade_v1(db)
+                        _upgrade_v2(db)
         except sqlite3.Error as error:
             self.db.close()
             raise self._error("cannot use", error) from None
@@ -360,28 +374,77 @@ class Store:
         return _status(rows[0][0]) if rows else None
 
     def save_epoch(self, run: str, epoch: Epoch, checkpoint: bytes) -> None:
-        """The epoch's row and the run's checkpoint, in one transaction."""
+        """The epoch's row and the run's checkpoint, in one transaction.
+
+        A checkpoint above `INLINE_CHECKPOINT` bytes is first written and synced to a file
+        in `CHECKPOINTS` that the commit then names; the one it supersedes is removed after
+        the commit (a crash in between leaves a stray file, never a missing one).
+        """
+        file = None
+        if len(checkpoint) > INLINE_CHECKPOINT:
+            file = self._write_checkpoint_file(run, epoch.epoch, checkpoint)
+            checkpoint = b""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO epochs VALUES (?, ?, ?, ?, ?)",
                 (run, epoch.epoch, epoch.lr, epoch.seconds, json.dumps(dict(epoch.metrics))),
             )
             db.execute(
-                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
-                (run, epoch.epoch, checkpoint),
+                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                (run, epoch.epoch, checkpoint, file),
             )
             db.execute(
                 "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)
             )
+        self._remove_checkpoint_files(run, keep=file)
+
+    def _write_checkpoint_file(self, run: str, epoch: int, data: bytes) -> str:
+        folder = self.directory / CHECKPOINTS
+        name = f"{run}.{epoch}.pt"
+        partial = folder / f".{name}.partial"
+        try:
+            folder.mkdir(exist_ok=True)
+            with partial.open("wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.replace(folder / name)
+            _sync_directory(folder)
+        except OSError as error:
+            with suppress(OSError):
+                partial.unlink()
+            raise StoreWriteError(
+                f"cannot write the checkpoint {str(folder / name)!r}: {error.strerror or error}"
+            ) from None
+        return name
+
+    def _remove_checkpoint_files(self, run: str, *, keep: str | None = None) -> None:
+        folder = self.directory / CHECKPOINTS
+        if not folder.is_dir():
+            return
+        for path in folder.glob(f"{run}.*.pt"):
+            if path.name != keep:
+                with suppress(OSError):
+                    path.unlink()
 
     def checkpoint(self, run: str) -> bytes | None:
-        """The latest checkpoint's bytes, if there is one for the last committed epoch."""
+        """The latest checkpoint's bytes, if there is one for the last committed epoch
+        (None when its file is gone: the run then starts over)."""
+        version_has_files = self.version >= 3
         rows = self._rows(
-            "SELECT c.data FROM checkpoints c WHERE c.run = ? AND c.epoch = "
-            "(SELECT MAX(epoch) FROM epochs e WHERE e.run = c.run)",
+            f"SELECT c.data, {'c.file' if version_has_files else 'NULL'} FROM checkpoints c "
+            "WHERE c.run = ? AND c.epoch = (SELECT MAX(epoch) FROM epochs e WHERE e.run = c.run)",
             (run,),
         )
-        return bytes(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        data, file = rows[0]
+        if file is None:
+            return bytes(data)
+        try:
+            return (self.directory / CHECKPOINTS / str(file)).read_bytes()
+        except OSError:
+            return None
 
     def restart(self, run: str) -> None:
         """Forget a run's partial progress (a missing or unreadable checkpoint)."""
@@ -392,6 +455,7 @@ class Store:
                 "UPDATE runs SET status = 'pending', error = NULL, updated = ? WHERE id = ?",
                 (time.time(), run),
             )
+        self._remove_checkpoint_files(run)
 
     def finish(self, run: str, outcome: Outcome) -> None:
         """Record the outcome and the sampled lrs and drop the checkpoint, in one transaction.
@@ -406,8 +470,8 @@ class Store:
             db.execute(
                 "UPDATE runs SET status = ?, diverged_at = ?, final = ?, "
                 "seconds = (SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run = ?), "
-                "steps_per_epoch = ?, engine = ?, node = ?, error = NULL, updated = ? "
-                "WHERE id = ?",
+                "steps_per_epoch = ?, engine = ?, node = ?, error = NULL, updated = ?, "
+                "warnings = ? WHERE id = ?",
                 (
                     outcome.status,
                     outcome.diverged_at,
@@ -417,10 +481,12 @@ class Store:
                     outcome.engine,
                     outcome.node,
                     time.time(),
+                    json.dumps(list(outcome.warnings)),
                     run,
                 ),
             )
             db.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
+        self._remove_checkpoint_files(run)
 
     def fail(self, run: str, message: str, *, engine: str | None = None, node: str = "") -> None:
         """Mark a run failed (an error in the run itself, not divergence), saying why."""
@@ -558,7 +624,8 @@ class Store:
                 error=row[7],
                 engine=row[8],
                 node=row[9],
-                epochs_done=int(row[10]),
+                warnings=_texts(row[10]),
+                epochs_done=int(row[11]),
             )
             for row in rows
         ]
@@ -620,6 +687,29 @@ def _numbers(text: Any) -> dict[str, float]:
     return {key: float(value) for key, value in values.items()}
 
 
+def _texts(text: Any) -> tuple[str, ...]:
+    """A JSON list of strings (a run's warnings)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise _Damaged(f"{str(text)[:40]!r} is not JSON") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Damaged(f"{str(text)[:40]!r} is not a JSON list of strings")
+    return tuple(value)
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform allows opening a folder)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 def _busy(error: sqlite3.Error) -> bool:
     """Whether SQLite gave up waiting for another connection's lock."""
     code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
@@ -646,15 +736,16 @@ def _tables(db: sqlite3.Connection) -> frozenset[str]:
 
 
 def _create(db: sqlite3.Connection) -> None:
-    for statement in _V2.split(";"):
+    for statement in _SCHEMA.split(";"):
         if statement.strip():
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _upgrade_v1(db: sqlite3.Connection) -> None:
-    """Version 1 to 2: metric columns become JSON, test_accuracy a final result, and each
-    run gets an engine and a node (unknown for old runs). Values are copied exactly."""
+    """Version 1 to 2 (and the runs table of 3): metric columns become JSON, test_accuracy
+    a final result, and each run gets an engine and a node (unknown for old runs). Values
+    are copied exactly."""
     runs = db.execute(
         "SELECT id, config, status, diverged_at, test_accuracy, seconds, steps_per_epoch, "
         "error, updated FROM runs ORDER BY rowid"
@@ -665,7 +756,7 @@ def _upgrade_v1(db: sqlite3.Connection) -> None:
     ).fetchall()
     db.execute("DROP TABLE runs")
     db.execute("DROP TABLE epochs")
-    for statement in _V2.split(";"):
+    for statement in _SCHEMA.split(";"):
         if "CREATE TABLE runs " in statement or "CREATE TABLE epochs " in statement:
             db.execute(statement)
     db.executemany(
@@ -680,4 +771,15 @@ def _upgrade_v1(db: sqlite3.Connection) -> None:
         "INSERT INTO epochs VALUES (?, ?, ?, ?, ?)",
         [(*row[:4], json.dumps(dict(zip(_V1_METRICS, row[4:], strict=True)))) for row in epochs],
     )
+
+
+def _upgrade_v2(db: sqlite3.Connection) -> None:
+    """Version 2 to 3: each run's warnings (none for old runs), a checkpoint's file."""
+    for table, column, kind in (
+        ("runs", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
+        ("checkpoints", "file", "TEXT"),
+    ):
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

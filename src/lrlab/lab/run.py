@@ -1,0 +1,586 @@
+"""`Run`: the handle a training function gets, for the built-in trainer and your own.
+
+A trainable is any function ``train(run) -> None``. The lab gives it a `Run` for one
+(schedule, seed) and the function trains as it likes, with four calls:
+
+- ``run.scheduler(optimizer, steps_per_epoch=...)``: the run's schedule as an lrlab
+  drop-in (`RunScheduler`). Call its ``step()`` after every optimizer step, always: a
+  schedule that steps per epoch advances once an epoch by itself, and a plateau phase is
+  fed the experiment's plateau metric (default ``val_loss``) from `Run.report`.
+- ``run.restore()``: None on a fresh run; after an interruption, what the last
+  ``report(state=...)`` saved (the scheduler and torch's, numpy's and Python's random
+  states are restored with it).
+- ``for epoch in run.epochs():`` the epochs not committed yet.
+- ``run.report(val_loss=..., state=...)``: ends the epoch; its metrics and the state are
+  committed to the store before the function goes on.
+
+The handle also watches the optimizer (a step pre-hook): it samples the lr each step
+really used, and warns when the loop disagrees with the schedule (a forgotten or an
+extra ``scheduler.step()``, another scheduler changing the lr).
+
+>>> import torch
+>>> from lrlab.lab.config import TrainConfig
+>>> from lrlab.lab.run import Run
+>>> def train(run):
+...     torch.manual_seed(run.seed)
+...     w = torch.nn.Parameter(torch.ones(1))
+...     optimizer = torch.optim.SGD([w], lr=run.lr)
+...     scheduler = run.scheduler(optimizer, steps_per_epoch=4)
+...     for epoch in run.epochs():
+...         for _ in range(4):
+...             optimizer.zero_grad()
+...             (w**2).sum().backward()
+...             optimizer.step()
+...             scheduler.step()
+...         run.report(val_loss=float(w.item() ** 2))
+>>> run = Run(TrainConfig(epochs=3, schedule="StepLR(lr={lr}, step_size=1, gamma=0.5)",
+...                       train="example:train"))
+>>> run.execute(train).status
+'finished'
+>>> [round(e.lr, 3) for e in run.history]
+[0.1, 0.05, 0.025]
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import numbers
+import platform
+import random
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from lrlab.lab.config import RESERVED_METRICS, TrainConfig, check_metric_name, schedule_for
+from lrlab.lab.records import Epoch, Outcome
+from lrlab.torch import ScheduleLR
+
+LR_SAMPLES = 2000
+"""At most this many (step, lr) pairs are kept per run; longer runs are sampled evenly."""
+FORMAT = "lrlab-run/1"
+"""The checkpoint format: ``{"format", "state" (the user's), "run" (the handle's)}``."""
+MAX_WARNINGS = 5
+"""A run keeps at most this many distinct warnings."""
+
+Trainable = Callable[["Run"], None]
+Commit = Callable[[Epoch, bytes], None]
+
+
+class RunError(Exception):
+    """The training function used its `Run` wrongly (the run fails, saying how)."""
+
+
+class _Stop(BaseException):
+    """Ends the training function at once: the run diverged (not an error)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ending:
+    """How `Run.execute` ended: an outcome to record, or a failure with its traceback."""
+
+    status: Literal["finished", "diverged", "failed"]
+    outcome: Outcome | None = None
+    error: str | None = None
+    """One line: what went wrong (failed runs)."""
+    details: str | None = None
+    """The traceback of an exception in the training function (failed runs)."""
+
+
+class RunScheduler(ScheduleLR):
+    """The run's schedule on the user's optimizer; made by `Run.scheduler`.
+
+    ``step()`` after every optimizer step. With ``per = "batch"`` each call advances the
+    schedule, but the last of each epoch waits for `Run.report` (a plateau phase needs
+    the epoch's metric). With ``per = "epoch"`` the calls only count, and `Run.report`
+    advances the schedule once.
+    """
+
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, schedule: Any, *, run: Run, steps_per_epoch: int
+    ) -> None:
+        self._run: Run | None = None  # the initial step (inside torch's __init__) is plain
+        super().__init__(optimizer, schedule)
+        self._run = run
+        self.steps_per_epoch = steps_per_epoch
+        self.calls = 0
+        """``step()`` calls in the current epoch."""
+        self.deferred = False
+
+    def step(self, metrics: Any = None, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance after an optimizer step (see the class); arguments are refused."""
+        if self._run is None:
+            super().step(metrics, epoch)
+            return
+        if metrics is not None or epoch is not None:
+            raise RunError(
+                "scheduler.step(): the lab feeds the plateau metric from run.report(); "
+                "call step() without arguments"
+            )
+        self.calls += 1
+        if self._run.config.per == "epoch":
+            return
+        if self.calls == self.steps_per_epoch:
+            self.deferred = True  # the epoch's last step: run.report() takes it
+            return
+        super().step()
+
+    def end_epoch(self, metric: float | None) -> None:
+        """The step at the end of an epoch (from `Run.report`)."""
+        assert self._run is not None
+        if self._run.config.per == "epoch" or self.deferred:
+            with warnings.catch_warnings():  # an epoch without optimizer steps: ours says so
+                warnings.filterwarnings(
+                    "ignore", "Detected call of `lr_scheduler.step", UserWarning
+                )
+                if self.metric_driven:
+                    super().step(metric)
+                else:
+                    super().step()
+        self.calls = 0
+        self.deferred = False
+
+
+class Run:
+    """One (schedule, seed) run, handed to a training function; see the module docs.
+
+    ``checkpoint``: the run's latest checkpoint (resume after its epoch);
+    ``commit(epoch, checkpoint)`` is called by each `report` and must make
+    both durable before it returns; ``required``: metrics every report must include.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        checkpoint: bytes | None = None,
+        commit: Commit | None = None,
+        required: tuple[str, ...] = (),
+    ) -> None:
+        self.config = config
+        self.history: list[Epoch] = []
+        """Every committed epoch, those of an earlier session (resumed) included."""
+        self._commit = commit
+        self._required = required
+        self._saved: dict[str, Any] | None = None
+        if checkpoint is not None:
+            saved = read_checkpoint(checkpoint)
+            if saved.get("format") != FORMAT:
+                saved = _legacy(saved)
+            self._saved = saved
+        self._scheduler: RunScheduler | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._restored = False
+        self._epoch: int | None = None
+        self._reported = True
+        self._started = 0.0
+        self._epoch_lr = 0.0
+        self._steps = 0
+        self._epoch_steps = 0
+        self._sample_every = 1
+        self.lrs: list[tuple[int, float]] = []
+        self.warnings: list[str] = []
+        self.final: dict[str, float] = {}
+        self.status: Literal["running", "finished", "diverged"] = "running"
+        self.diverged_at: int | None = None
+        self.failure: str | None = None
+        self.store_error: Exception | None = None
+        """A commit that failed: `execute` raises it (the run cannot be recorded)."""
+        self._checked_state = False
+        if self._saved is not None:
+            mine = self._saved["run"]
+            self.lrs = [(int(s), float(v)) for s, v in mine["lrs"].tolist()]
+            self.warnings = list(mine["warnings"])
+            self._steps = int(mine["steps"] or 0)
+            self.history = [Epoch(**e) for e in mine["epochs"]]
+
+    # --- what the training function reads ---------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        """The run's seed: seed everything with it (``torch.manual_seed(run.seed)``)."""
+        return self.config.seed
+
+    @property
+    def lr(self) -> float:
+        """The run's initial lr (give it to the optimizer)."""
+        return self.config.lr
+
+    @property
+    def total_epochs(self) -> int:
+        """How many epochs the run has in all."""
+        return self.config.epochs
+
+    @property
+    def resumed_from(self) -> int | None:
+        """Epochs an earlier session committed (None: a fresh run)."""
+        return None if self._saved is None else len(self._saved["run"]["epochs"])
+
+    @property
+    def id(self) -> str:
+        """The run's id in the store."""
+        return self.config.run_id
+
+    # --- the four calls ---------------------------------------------------------------
+
+    def scheduler(self, optimizer: torch.optim.Optimizer, *, steps_per_epoch: int) -> RunScheduler:
+        """The run's schedule on ``optimizer`` (placeholders filled for this run).
+
+        ``steps_per_epoch``: optimizer steps in one epoch (``len(loader)``). Call its
+        ``step()`` after every optimizer step.
+        """
+        if self._scheduler is not None:
+            raise RunError("run.scheduler() was called twice; a run has one scheduler")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise RunError(
+                f"run.scheduler(): optimizer must be a torch optimizer, got {optimizer!r}"
+            )
+        if (
+            isinstance(steps_per_epoch, bool)
+            or not isinstance(steps_per_epoch, int)
+            or steps_per_epoch < 1
+        ):
+            raise RunError(
+                f"run.scheduler(): steps_per_epoch must be an int >= 1, got {steps_per_epoch!r}"
+            )
+        schedule = schedule_for(self.config, steps_per_epoch)
+        scheduler = RunScheduler(optimizer, schedule, run=self, steps_per_epoch=steps_per_epoch)
+        self._scheduler, self._optimizer = scheduler, optimizer
+        self._sample_every = max(1, self.config.epochs * steps_per_epoch // LR_SAMPLES)
+        optimizer.register_step_pre_hook(self._before_step)
+        if self._saved is not None and self._saved["run"]["steps"] is None:  # legacy
+            self._steps = len(self.history) * steps_per_epoch
+        if self._restored and self._saved is not None:
+            self._load_scheduler(self._saved["run"])
+        return scheduler
+
+    def restore(self) -> Any:
+        """What the last ``report(state=...)`` saved, or None on a fresh run.
+
+        Also restores the run's scheduler and torch's, numpy's and Python's global random
+        states as they were after that epoch.
+        """
+        if self._restored:
+            raise RunError("run.restore() was called twice")
+        self._restored = True
+        if self._saved is None:
+            return None
+        mine = self._saved["run"]
+        torch.set_rng_state(mine["torch_rng"])
+        if "numpy_rng" not in mine:  # legacy: the built-in trainer's, which needs neither
+            if self._scheduler is not None:
+                self._load_scheduler(mine)
+            return self._saved["state"]
+        np.random.set_state(  # noqa: NPY002 - the user's code may use the legacy global
+            (
+                "MT19937",
+                mine["numpy_rng"]["keys"].numpy().astype(np.uint32),
+                int(mine["numpy_rng"]["pos"]),
+                int(mine["numpy_rng"]["has_gauss"]),
+                float(mine["numpy_rng"]["gauss"]),
+            )
+        )
+        version, internal, gauss = mine["python_rng"]
+        random.setstate((int(version), tuple(int(v) for v in internal), gauss))
+        if self._scheduler is not None:
+            self._load_scheduler(mine)
+        return self._saved["state"]
+
+    def epochs(self) -> Iterator[int]:
+        """The epochs still to train, in order; report each before the next."""
+        if self._scheduler is None:
+            raise RunError(
+                "call run.scheduler(optimizer, steps_per_epoch=...) before run.epochs(): "
+                "the lab compares schedules, so the run must use its schedule"
+            )
+        if self._saved is not None and not self._restored:
+            raise RunError(
+                "this run resumes after an interruption: call run.restore() before "
+                "run.epochs() and load what it returns"
+            )
+        for epoch in range(len(self.history), self.config.epochs):
+            self._epoch, self._reported = epoch, False
+            self._epoch_steps = 0
+            assert self._optimizer is not None
+            # the scheduler's lr: a state saved before the epoch's last step, loaded on
+            # resume, holds the lr of the step before
+            for group, lr in zip(
+                self._optimizer.param_groups, self._scheduler.get_last_lr(), strict=False
+            ):
+                group["lr"] = lr
+            self._epoch_lr = float(self._optimizer.param_groups[0]["lr"])
+            self._started = time.perf_counter()
+            yield epoch
+            if not self._reported:
+                raise RunError(f"epoch {epoch} ended without run.report()")
+        self._epoch = None
+
+    def report(self, *, state: Any = None, **metrics: Any) -> None:
+        """End the epoch: its metrics (numbers, any names) and, for resuming, ``state``
+        (anything ``torch.save`` writes and ``torch.load(weights_only=True)`` reads:
+        state dicts, tensors, numbers, strings, lists, dicts). Committed before it returns.
+
+        A NaN or infinite rank metric or loss ends the run as diverged.
+        """
+        if self._epoch is None or self._reported:
+            where = "outside run.epochs()" if self._epoch is None else "twice in one epoch"
+            raise RunError(f"run.report() was called {where} (epoch {self._epoch})")
+        values = self._metrics(metrics)
+        seconds = time.perf_counter() - self._started
+        self._reported = True
+        epoch = self._epoch
+        if any(
+            not math.isfinite(v) and (name in self._required or "loss" in name)
+            for name, v in values.items()
+        ):
+            self._diverge(self._steps - 1)
+        assert self._scheduler is not None
+        self._check_steps(epoch)
+        plateau = None
+        if self._scheduler.metric_driven:
+            name = self.config.plateau_metric
+            if name not in values:
+                raise RunError(
+                    f"run.report(): the schedule has a plateau phase fed by {name!r} "
+                    "(plateau_metric); report it every epoch"
+                )
+            plateau = values[name]
+        self._scheduler.end_epoch(plateau)
+        row = Epoch(epoch=epoch, lr=self._epoch_lr, seconds=seconds, metrics=values)
+        if self._commit is not None:
+            data = self._checkpoint(state, row)
+            try:
+                self._commit(row, data)
+            except Exception as error:  # the store failed: stop, whatever the function catches
+                self.store_error = error
+                raise _Stop from None
+        self.history.append(row)
+
+    def diverge(self, step: int | None = None) -> None:
+        """Stop the run now as diverged (at optimizer step ``step``, default the last)."""
+        self._diverge(self._steps - 1 if step is None else step)
+
+    def record_final(self, **metrics: float) -> None:
+        """End-of-run results (e.g. a test score): stored with the run, never ranked."""
+        self.final.update(self._metrics(metrics, required=False))
+
+    # --- running a trainable ----------------------------------------------------------
+
+    def execute(self, function: Trainable) -> Ending:
+        """Call ``function(self)`` and say how the run ended; its exceptions are failures
+        (with the traceback), never raised; a failed commit is raised (the store failed).
+        torch runs with ``config.threads`` threads."""
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.config.threads)
+        try:
+            function(self)
+        except _Stop:
+            pass
+        except RunError as error:
+            self.failure = str(error)
+        except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
+            if self.failure is None:
+                return Ending(
+                    status="failed",
+                    error=_one_line(error),
+                    details="".join(traceback.format_exception(error)),
+                )
+        finally:
+            torch.set_num_threads(previous)
+        if self.store_error is not None:
+            raise self.store_error
+        if self.failure is not None:
+            return Ending(status="failed", error=self.failure)
+        if self.status == "running":
+            reported = len(self.history)
+            if reported < self.config.epochs:
+                return Ending(
+                    status="failed",
+                    error=(
+                        f"the training function returned after {reported} of "
+                        f"{self.config.epochs} epochs; report every epoch of run.epochs()"
+                    ),
+                )
+            self.status = "finished"
+        return Ending(status=self.status, outcome=self.outcome())
+
+    def outcome(self) -> Outcome:
+        """The run's end as the store records it."""
+        assert self.status != "running"
+        return Outcome(
+            status=self.status,
+            steps_per_epoch=self._scheduler.steps_per_epoch if self._scheduler else 0,
+            lrs=tuple(self.lrs),
+            diverged_at=self.diverged_at,
+            final=dict(self.final),
+            node=platform.node(),
+            warnings=tuple(self.warnings),
+        )
+
+    # --- inside -----------------------------------------------------------------------
+
+    def _fail(self, message: str) -> RunError:
+        self.failure = message
+        return RunError(message)
+
+    def _diverge(self, step: int) -> None:
+        self.status, self.diverged_at = "diverged", max(step, 0)
+        raise _Stop
+
+    def _metrics(self, metrics: Mapping[str, Any], *, required: bool = True) -> dict[str, float]:
+        values: dict[str, float] = {}
+        for name, value in metrics.items():
+            try:
+                check_metric_name("run.report()", "a metric", name)
+            except ValueError as error:
+                raise self._fail(f"{error} (reserved: {', '.join(RESERVED_METRICS)})") from None
+            values[name] = self._number(name, value)
+        missing = [name for name in self._required if name not in values] if required else []
+        if missing:
+            raise self._fail(
+                f"run.report() did not report {missing[0]!r}, which the experiment ranks by "
+                f"(rank_by); it reported {sorted(values) or 'nothing'}"
+            )
+        return values
+
+    def _number(self, name: str, value: Any) -> float:
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            return float(value.detach().cpu().item())
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self._fail(f"run.report(): metric {name!r} must be a number, got {value!r}")
+        return float(value)
+
+    def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        step, self._steps = self._steps, self._steps + 1
+        self._epoch_steps += 1
+        lr = float(optimizer.param_groups[0]["lr"])
+        if step % self._sample_every == 0:
+            self.lrs.append((step, lr))
+        assert self._scheduler is not None
+        expected = self._scheduler.get_last_lr()
+        for i, group in enumerate(optimizer.param_groups):
+            have = float(group["lr"])
+            if i < len(expected) and not math.isclose(have, expected[i], rel_tol=1e-6):
+                self._warn(
+                    "lr",
+                    f"step {step}: the optimizer's lr was {have:.6g} where the schedule set "
+                    f"{expected[i]:.6g} (does other code, or a second scheduler, change it?)",
+                )
+                break
+
+    def _check_steps(self, epoch: int) -> None:
+        assert self._scheduler is not None
+        calls, steps = self._scheduler.calls, self._epoch_steps
+        if calls != steps:
+            self._warn(
+                "calls",
+                f"epoch {epoch}: scheduler.step() was called {calls} times for {steps} "
+                "optimizer steps; call it once after every optimizer step",
+            )
+        if steps != self._scheduler.steps_per_epoch:
+            self._warn(
+                "steps",
+                f"epoch {epoch}: {steps} optimizer steps, but run.scheduler() was told "
+                f"steps_per_epoch={self._scheduler.steps_per_epoch}",
+            )
+
+    def _warn(self, kind: str, message: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS and not any(
+            w.startswith(f"[{kind}]") for w in self.warnings
+        ):
+            self.warnings.append(f"[{kind}] {message}")
+
+    def _load_scheduler(self, mine: Mapping[str, Any]) -> None:
+        assert self._scheduler is not None
+        self._scheduler.load_state_dict(dict(mine["scheduler"]))
+
+    def _checkpoint(self, state: Any, row: Epoch) -> bytes:
+        assert self._scheduler is not None
+        numpy_rng: tuple[Any, ...] = tuple(np.random.get_state())  # noqa: NPY002 - the user's code may use it
+        python_rng = random.getstate()
+        mine = {
+            "scheduler": self._scheduler.state_dict(),
+            "steps": self._steps,
+            "lrs": torch.tensor(self.lrs, dtype=torch.float64).reshape(-1, 2),
+            "warnings": list(self.warnings),
+            "epochs": [
+                {"epoch": e.epoch, "lr": e.lr, "seconds": e.seconds, "metrics": dict(e.metrics)}
+                for e in [*self.history, row]
+            ],
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": {
+                "keys": torch.from_numpy(np.asarray(numpy_rng[1], dtype=np.int64)),
+                "pos": int(numpy_rng[2]),
+                "has_gauss": int(numpy_rng[3]),
+                "gauss": float(numpy_rng[4]),
+            },
+            "python_rng": [python_rng[0], list(python_rng[1]), python_rng[2]],
+        }
+        buffer = io.BytesIO()
+        try:
+            torch.save({"format": FORMAT, "state": state, "run": mine}, buffer)
+        except Exception as error:
+            raise self._fail(
+                f"run.report(state=...): torch.save cannot write the state: {_one_line(error)}"
+            ) from None
+        data = buffer.getvalue()
+        if not self._checked_state:  # once: a state that cannot come back fails now
+            self._checked_state = True
+            try:
+                read_checkpoint(data)
+            except Exception as error:
+                raise self._fail(
+                    "run.report(state=...): the state cannot be read back with "
+                    f"torch.load(weights_only=True): {_one_line(error)}; save tensors, state "
+                    "dicts, numbers, strings, lists and dicts"
+                ) from None
+        return data
+
+
+def _legacy(saved: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint of lrlab 0.x's built-in trainer (stores of schema 1 and 2) in this
+    format: its run resumes instead of starting over."""
+    known = {"model", "optimizer", "scheduler", "shuffle", "torch_rng", "epochs", "lrs"}
+    if not known <= set(saved):
+        raise ValueError(f"not a {FORMAT} checkpoint")
+    epochs = [
+        e
+        if "metrics" in e
+        else {
+            "epoch": e["epoch"],
+            "lr": e["lr"],
+            "seconds": e["seconds"],
+            "metrics": {k: v for k, v in e.items() if k not in ("epoch", "lr", "seconds")},
+        }
+        for e in saved["epochs"]
+    ]
+    state = {k: saved[k] for k in ("model", "optimizer", "shuffle")}
+    state["limit"] = saved.get("limit")
+    run = {
+        "scheduler": saved["scheduler"],
+        "steps": None,
+        "lrs": saved["lrs"],
+        "warnings": [],
+        "epochs": epochs,
+        "torch_rng": saved["torch_rng"],
+    }
+    return {"format": FORMAT, "state": state, "run": run}
+
+
+def read_checkpoint(checkpoint: bytes) -> dict[str, Any]:
+    """A checkpoint's contents (raises if it is not one): tensors and plain data only."""
+    state: dict[str, Any] = torch.load(io.BytesIO(checkpoint), weights_only=True)
+    return state
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[-1] if text else ''}".rstrip(": ")
