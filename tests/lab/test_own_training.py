@@ -206,3 +206,18 @@ def test_sigkill_then_resume_with_two_jobs_equals_an_uninterrupted_run(tmp_path:
             ours, theirs = a.epochs(run.id), b.epochs(run.id)
             assert [e.epoch for e in theirs] == list(range(40))  # each epoch once
             assert [e.metrics for e in theirs] == [e.metrics for e in ours]
+
+
+def test_the_regression_example_runs_in_the_lab(tmp_path: Path) -> None:
+    e = Experiment(
+        train="examples.own_regression:train",
+        rank_by="val_mse",
+        epochs=2,
+        seeds=(0, 1),
+        lr=0.05,
+        schedules=SCHEDULES[:2],
+    )
+    done = compare(e, tmp_path)
+    assert not done.failed
+    assert done.summary.others == ["val_loss", "val_mae"]
+    assert all(len(r.final) == 2 for r in done.summary.rows)

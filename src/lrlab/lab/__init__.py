@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from lrlab.lab.models import build
     from lrlab.lab.records import Epoch
     from lrlab.lab.report import summarise, write_report
+    from lrlab.lab.run import Run, RunError, RunScheduler
     from lrlab.lab.suggest import Suggestion
     from lrlab.lab.sweep import FindLRSettings
     from lrlab.lab.train import RunResult, train
@@ -36,7 +37,10 @@ _HOMES = {
     "Experiment": "experiment",
     "FindLRResult": "find_lr",
     "FindLRSettings": "sweep",
+    "Run": "run",
+    "RunError": "run",
     "RunResult": "train",
+    "RunScheduler": "run",
     "ScheduleEntry": "experiment",
     "Suggestion": "suggest",
     "TrainConfig": "config",
@@ -57,7 +61,10 @@ __all__ = [
     "Experiment",
     "FindLRResult",
     "FindLRSettings",
+    "Run",
+    "RunError",
     "RunResult",
+    "RunScheduler",
     "ScheduleEntry",
     "Suggestion",
     "TrainConfig",
