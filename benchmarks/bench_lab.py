@@ -147,7 +147,7 @@ def main() -> None:
     print(f"  second run (all stored): {rerun:.2f} s")
     leader = done.summary.leader
     if leader is not None:
-        print(f"  leader: {leader.schedule} {100 * float(np.mean(leader.final_acc)):.2f}%")
+        print(f"  leader: {leader.schedule} {100 * float(np.mean(leader.final)):.2f}%")
 
 
 if __name__ == "__main__":
