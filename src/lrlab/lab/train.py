@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import math
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -36,7 +35,7 @@ from lrlab.lab.batches import batch_indices
 from lrlab.lab.config import TrainConfig, batches_per_epoch
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.models import build_for
-from lrlab.lab.records import Epoch, Outcome
+from lrlab.lab.records import Epoch
 from lrlab.lab.run import LR_SAMPLES, Run, read_checkpoint
 
 __all__ = [
@@ -68,18 +67,6 @@ class RunResult:
     test_accuracy: float | None = None
     steps_per_epoch: int = 0
     """Optimizer steps (batches) per epoch; lr sample steps count these."""
-
-    def outcome(self) -> Outcome:
-        """The result as the store records it."""
-        final = {} if self.test_accuracy is None else {"test_accuracy": self.test_accuracy}
-        return Outcome(
-            status=self.status,
-            steps_per_epoch=self.steps_per_epoch,
-            lrs=tuple(self.lrs),
-            diverged_at=self.diverged_at,
-            final=final,
-            node=platform.node(),
-        )
 
 
 def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
