@@ -69,7 +69,7 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
     assert [e.metrics for e in epochs] == [e.metrics for e in train(config).epochs]
 
 
-def test_a_corrupt_checkpoint_restarts_the_run(tmp_path: Path) -> None:
+def test_a_corrupt_checkpoint_trains_the_run_again_keeping_its_epochs(tmp_path: Path) -> None:
     config = configs()[0]
     with Store(tmp_path) as store:
         _interrupt(store, config, after=0)
@@ -77,9 +77,13 @@ def test_a_corrupt_checkpoint_restarts_the_run(tmp_path: Path) -> None:
             db.execute("UPDATE checkpoints SET data = x'00ff'")
         assert store.checkpoint(config.run_id) == b"\x00\xff"  # bytes: the store never reads it
     summary = run_one(Task(str(tmp_path), config.to_dict()))
-    assert summary.resumed_from is None
+    assert summary.resumed_from == 1  # epoch 0 is trained again, checked, not committed again
     with Store(tmp_path, read_only=True) as store:
-        assert [e.epoch for e in store.epochs(config.run_id)] == [0, 1, 2, 3]
+        epochs = store.epochs(config.run_id)
+        (run,) = store.runs([config.run_id])
+    assert [e.epoch for e in epochs] == [0, 1, 2, 3]
+    assert [e.metrics for e in epochs] == [e.metrics for e in train(config).epochs]
+    assert run.warnings == ()
 
 
 def test_a_failing_run_is_failed_with_its_error(tmp_path: Path) -> None:

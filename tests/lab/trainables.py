@@ -95,3 +95,17 @@ def big_state(run: Run) -> None:
     for epoch in run.epochs():
         optimizer.step()
         run.report(val_loss=1.0 / (epoch + 1), state={"big": torch.zeros(600_000)})
+
+
+_NOISE = iter(range(1_000_000))
+
+
+def nondeterministic(run: Run) -> None:
+    """`regression` with a metric that differs every time an epoch is trained."""
+    original = run.report
+
+    def report(**metrics: object) -> None:
+        original(**metrics, draw=float(next(_NOISE)))
+
+    run.report = report  # type: ignore[method-assign]
+    regression(run)

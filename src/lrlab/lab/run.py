@@ -11,8 +11,9 @@ A trainable is any function ``train(run) -> None``. The lab gives it a `Run` for
   ``report(state=...)`` saved (the scheduler and torch's, numpy's and Python's random
   states are restored with it).
 - ``for epoch in run.epochs():`` the epochs not committed yet.
-- ``run.report(val_loss=..., state=...)``: ends the epoch; its metrics and the state are
-  committed to the store before the function goes on.
+- ``run.report(val_loss=..., state=...)``: ends the epoch; its metrics are committed to
+  the store before the function goes on, and the state with them when a checkpoint is
+  due (`CHECKPOINT_OVERHEAD`).
 
 The handle also watches the optimizer (a step pre-hook): it samples the lr each step
 really used, and warns when the loop disagrees with the schedule (a forgotten or an
@@ -51,7 +52,7 @@ import random
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,9 +69,18 @@ FORMAT = "lrlab-run/1"
 """The checkpoint format: ``{"format", "state" (the user's), "run" (the handle's)}``."""
 MAX_WARNINGS = 5
 """A run keeps at most this many distinct warnings."""
+CHECKPOINT_OVERHEAD = 0.01
+"""Checkpoints take at most about this fraction of a run's training time.
+
+The first reported state is always checkpointed; after that, a state is checkpointed once
+the training since the last checkpoint took at least ``1 / CHECKPOINT_OVERHEAD`` times
+as long as that checkpoint did. Every epoch's metrics are committed anyway. A resumed run
+trains again, from its checkpoint, the epochs committed after it, and checks that they
+give the committed numbers (a warning says where they do not): an interruption costs at
+most about ``1 / CHECKPOINT_OVERHEAD`` checkpoints' time, plus the epoch in flight."""
 
 Trainable = Callable[["Run"], None]
-Commit = Callable[[Epoch, bytes], None]
+Commit = Callable[[Epoch, bytes | None], None]
 
 
 class RunError(Exception):
@@ -151,8 +161,11 @@ class Run:
     """One (schedule, seed) run, handed to a training function; see the module docs.
 
     ``checkpoint``: the run's latest checkpoint (resume after its epoch);
-    ``commit(epoch, checkpoint)`` is called by each `report` and must make
-    both durable before it returns; ``required``: metrics every report must include.
+    ``history``: the epochs committed so far (default: those the checkpoint holds), the
+    ones after the checkpoint are trained again and checked, never committed twice;
+    ``commit(epoch, checkpoint or None)`` is called by each `report` and must make both
+    durable before it returns; ``required``: metrics every report must include;
+    ``checkpoint_overhead``: see `CHECKPOINT_OVERHEAD` (``math.inf``: every epoch).
     """
 
     def __init__(
@@ -160,14 +173,15 @@ class Run:
         config: TrainConfig,
         *,
         checkpoint: bytes | None = None,
+        history: Sequence[Epoch] | None = None,
         commit: Commit | None = None,
         required: tuple[str, ...] = (),
+        checkpoint_overhead: float = CHECKPOINT_OVERHEAD,
     ) -> None:
         self.config = config
-        self.history: list[Epoch] = []
-        """Every committed epoch, those of an earlier session (resumed) included."""
         self._commit = commit
         self._required = required
+        self._overhead = checkpoint_overhead
         self._saved: dict[str, Any] | None = None
         if checkpoint is not None:
             saved = read_checkpoint(checkpoint)
@@ -193,12 +207,24 @@ class Run:
         self.store_error: Exception | None = None
         """A commit that failed: `execute` raises it (the run cannot be recorded)."""
         self._checked_state = False
+        self._since = 0.0
+        self._cost: float | None = None
+        covered: list[Epoch] = []
         if self._saved is not None:
             mine = self._saved["run"]
             self.lrs = [(int(s), float(v)) for s, v in mine["lrs"].tolist()]
             self.warnings = list(mine["warnings"])
             self._steps = int(mine["steps"] or 0)
-            self.history = [Epoch(**e) for e in mine["epochs"]]
+            covered = _unpack_epochs(mine["epochs"])
+        self._covered = len(covered)
+        """Epochs the checkpoint holds: training goes on after them."""
+        self.history: list[Epoch] = list(covered if history is None else history)
+        """Every committed epoch, those of an earlier session (resumed) included."""
+        self._resumed = len(self.history) or None
+        if len(self.history) < self._covered:
+            raise ValueError(
+                f"the checkpoint holds {self._covered} epochs, the history {len(self.history)}"
+            )
 
     # --- what the training function reads ---------------------------------------------
 
@@ -220,7 +246,7 @@ class Run:
     @property
     def resumed_from(self) -> int | None:
         """Epochs an earlier session committed (None: a fresh run)."""
-        return None if self._saved is None else len(self._saved["run"]["epochs"])
+        return self._resumed
 
     @property
     def id(self) -> str:
@@ -255,7 +281,7 @@ class Run:
         self._sample_every = max(1, self.config.epochs * steps_per_epoch // LR_SAMPLES)
         optimizer.register_step_pre_hook(self._before_step)
         if self._saved is not None and self._saved["run"]["steps"] is None:  # legacy
-            self._steps = len(self.history) * steps_per_epoch
+            self._steps = self._covered * steps_per_epoch
         if self._restored and self._saved is not None:
             self._load_scheduler(self._saved["run"])
         return scheduler
@@ -287,6 +313,8 @@ class Run:
             )
         )
         version, internal, gauss = mine["python_rng"]
+        if isinstance(internal, torch.Tensor):
+            internal = internal.tolist()
         random.setstate((int(version), tuple(int(v) for v in internal), gauss))
         if self._scheduler is not None:
             self._load_scheduler(mine)
@@ -304,7 +332,7 @@ class Run:
                 "this run resumes after an interruption: call run.restore() before "
                 "run.epochs() and load what it returns"
             )
-        for epoch in range(len(self.history), self.config.epochs):
+        for epoch in range(self._covered, self.config.epochs):
             self._epoch, self._reported = epoch, False
             self._epoch_steps = 0
             assert self._optimizer is not None
@@ -352,14 +380,24 @@ class Run:
                 )
             plateau = values[name]
         self._scheduler.end_epoch(plateau)
+        self._since += seconds
+        if epoch < len(self.history):  # trained again after resuming: committed already
+            self._check_again(self.history[epoch], values)
+            return
         row = Epoch(epoch=epoch, lr=self._epoch_lr, seconds=seconds, metrics=values)
         if self._commit is not None:
-            data = self._checkpoint(state, row)
+            start = time.perf_counter()
+            due = state is not None and (
+                self._cost is None or self._cost <= self._overhead * self._since
+            )
+            data = self._checkpoint(state, row) if due else None
             try:
                 self._commit(row, data)
             except Exception as error:  # the store failed: stop, whatever the function catches
                 self.store_error = error
                 raise _Stop from None
+            if due:
+                self._cost, self._since = time.perf_counter() - start, 0.0
         self.history.append(row)
 
     def diverge(self, step: int | None = None) -> None:
@@ -474,6 +512,20 @@ class Run:
                 )
                 break
 
+    def _check_again(self, committed: Epoch, values: Mapping[str, float]) -> None:
+        for name, value in values.items():
+            before = committed.metrics.get(name)
+            if before is not None and not (
+                value == before or (math.isnan(value) and math.isnan(before))
+            ):
+                self._warn(
+                    "resume",
+                    f"epoch {committed.epoch}, trained again after resuming, gave {name} "
+                    f"{value:.6g} where the first pass committed {before:.6g}: the training "
+                    "is not deterministic (the run keeps the committed epochs)",
+                )
+                return
+
     def _check_steps(self, epoch: int) -> None:
         assert self._scheduler is not None
         calls, steps = self._scheduler.calls, self._epoch_steps
@@ -509,10 +561,7 @@ class Run:
             "steps": self._steps,
             "lrs": torch.tensor(self.lrs, dtype=torch.float64).reshape(-1, 2),
             "warnings": list(self.warnings),
-            "epochs": [
-                {"epoch": e.epoch, "lr": e.lr, "seconds": e.seconds, "metrics": dict(e.metrics)}
-                for e in [*self.history, row]
-            ],
+            "epochs": _pack_epochs([*self.history, row]),
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": {
                 "keys": torch.from_numpy(np.asarray(numpy_rng[1], dtype=np.int64)),
@@ -520,7 +569,11 @@ class Run:
                 "has_gauss": int(numpy_rng[3]),
                 "gauss": float(numpy_rng[4]),
             },
-            "python_rng": [python_rng[0], list(python_rng[1]), python_rng[2]],
+            "python_rng": [
+                python_rng[0],
+                torch.tensor(python_rng[1], dtype=torch.int64),
+                python_rng[2],
+            ],
         }
         buffer = io.BytesIO()
         try:
@@ -571,6 +624,36 @@ def _legacy(saved: dict[str, Any]) -> dict[str, Any]:
         "torch_rng": saved["torch_rng"],
     }
     return {"format": FORMAT, "state": state, "run": run}
+
+
+def _pack_epochs(epochs: Sequence[Epoch]) -> dict[str, Any]:
+    """Epochs as one table (cheap to save however many there are): a row per epoch of
+    epoch, lr, seconds and the metrics in ``names`` order, NaN where not ``present``."""
+    names = list(dict.fromkeys(name for e in epochs for name in e.metrics))
+    nan = math.nan
+    values = torch.tensor(
+        [[e.epoch, e.lr, e.seconds, *(e.metrics.get(n, nan) for n in names)] for e in epochs],
+        dtype=torch.float64,
+    ).reshape(len(epochs), 3 + len(names))
+    present = torch.tensor(
+        [[n in e.metrics for n in names] for e in epochs], dtype=torch.bool
+    ).reshape(len(epochs), len(names))
+    return {"names": names, "values": values, "present": present}
+
+
+def _unpack_epochs(packed: Any) -> list[Epoch]:
+    if isinstance(packed, list):  # as lrlab 0.x and the first lrlab-run/1 wrote them
+        return [Epoch(**e) for e in packed]
+    names = packed["names"]
+    return [
+        Epoch(
+            epoch=int(row[0]),
+            lr=row[1],
+            seconds=row[2],
+            metrics={n: v for n, v, here in zip(names, row[3:], flags, strict=True) if here},
+        )
+        for row, flags in zip(packed["values"].tolist(), packed["present"].tolist(), strict=True)
+    ]
 
 
 def read_checkpoint(checkpoint: bytes) -> dict[str, Any]:

@@ -184,17 +184,24 @@ def run_one(task: Task) -> RunEnd:
         status = store.register(run, config.to_dict())
         if status in DONE:
             return RunEnd(id=run, status=status, skipped=True)
+        if status == "failed":  # tried before and failed: start over
+            store.restart(run)
+        history = store.epochs(run)
         checkpoint = store.checkpoint(run)
 
-        def commit(epoch: Epoch, data: bytes) -> None:
+        def commit(epoch: Epoch, data: bytes | None) -> None:
             store.save_epoch(run, epoch, data)
 
         try:
-            handle = Run(config, checkpoint=checkpoint, commit=commit, required=task.required)
-        except Exception:  # no checkpoint, or unreadable (damaged, another torch): start over
-            handle = Run(config, commit=commit, required=task.required)
-        if handle.resumed_from is None and (store.epochs(run) or status == "failed"):
-            store.restart(run)
+            handle = Run(
+                config,
+                checkpoint=checkpoint,
+                history=history,
+                commit=commit,
+                required=task.required,
+            )
+        except Exception:  # an unreadable checkpoint (damaged, another torch): train it all again
+            handle = Run(config, history=history, commit=commit, required=task.required)
         try:
             function = trainable_for(config, task.train)
         except ValueError as error:

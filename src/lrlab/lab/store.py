@@ -373,15 +373,15 @@ class Store:
         rows = self._rows("SELECT status FROM runs WHERE id = ?", (run,))
         return _status(rows[0][0]) if rows else None
 
-    def save_epoch(self, run: str, epoch: Epoch, checkpoint: bytes) -> None:
-        """The epoch's row and the run's checkpoint, in one transaction.
+    def save_epoch(self, run: str, epoch: Epoch, checkpoint: bytes | None) -> None:
+        """The epoch's row and, if given, the run's new checkpoint, in one transaction.
 
         A checkpoint above `INLINE_CHECKPOINT` bytes is first written and synced to a file
         in `CHECKPOINTS` that the commit then names; the one it supersedes is removed after
         the commit (a crash in between leaves a stray file, never a missing one).
         """
         file = None
-        if len(checkpoint) > INLINE_CHECKPOINT:
+        if checkpoint is not None and len(checkpoint) > INLINE_CHECKPOINT:
             file = self._write_checkpoint_file(run, epoch.epoch, checkpoint)
             checkpoint = b""
         with self.transaction() as db:
@@ -389,14 +389,16 @@ class Store:
                 "INSERT INTO epochs VALUES (?, ?, ?, ?, ?)",
                 (run, epoch.epoch, epoch.lr, epoch.seconds, json.dumps(dict(epoch.metrics))),
             )
-            db.execute(
-                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
-                (run, epoch.epoch, checkpoint, file),
-            )
+            if checkpoint is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                    (run, epoch.epoch, checkpoint, file),
+                )
             db.execute(
                 "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)
             )
-        self._remove_checkpoint_files(run, keep=file)
+        if checkpoint is not None:
+            self._remove_checkpoint_files(run, keep=file)
 
     def _write_checkpoint_file(self, run: str, epoch: int, data: bytes) -> str:
         folder = self.directory / CHECKPOINTS
@@ -428,12 +430,12 @@ class Store:
                     path.unlink()
 
     def checkpoint(self, run: str) -> bytes | None:
-        """The latest checkpoint's bytes, if there is one for the last committed epoch
-        (None when its file is gone: the run then starts over)."""
+        """The run's latest checkpoint's bytes (it may be older than the last committed
+        epoch), None if there is none or its file is gone."""
         version_has_files = self.version >= 3
         rows = self._rows(
-            f"SELECT c.data, {'c.file' if version_has_files else 'NULL'} FROM checkpoints c "
-            "WHERE c.run = ? AND c.epoch = (SELECT MAX(epoch) FROM epochs e WHERE e.run = c.run)",
+            f"SELECT data, {'file' if version_has_files else 'NULL'} FROM checkpoints "
+            "WHERE run = ?",
             (run,),
         )
         if not rows:

@@ -33,7 +33,7 @@ import torch
 
 from lrlab.lab.batches import batch_indices
 from lrlab.lab.config import TrainConfig, batches_per_epoch
-from lrlab.lab.data import Dataset, load
+from lrlab.lab.data import NAMES, Dataset, load
 from lrlab.lab.models import build_for
 from lrlab.lab.records import Epoch
 from lrlab.lab.run import LR_SAMPLES, Run, read_checkpoint
@@ -94,7 +94,14 @@ def optimizer_for(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Op
 
 Checkpoint = bytes
 """A run's state after an epoch, serialised (see `lrlab.lab.run.FORMAT`)."""
-EpochCallback = Callable[[Epoch, Checkpoint], None]
+EpochCallback = Callable[[Epoch, Checkpoint | None], None]
+
+
+@functools.lru_cache(maxsize=4)
+def _built_in(name: str, *, seed: int) -> Dataset:
+    """A built-in dataset's split for ``seed``, loaded once per process: the runs of one
+    seed share it (the trainer only reads it)."""
+    return load(name, seed=seed)
 
 
 def builtin(run: Run, *, data: Dataset | None = None) -> None:
@@ -104,7 +111,8 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
     accuracy at the end (`Run.record_final`). ``data``: the dataset, if already loaded.
     """
     config = run.config
-    data = data if data is not None else load(config.dataset, seed=config.seed)
+    if data is None:
+        data = (_built_in if config.dataset in NAMES else load)(config.dataset, seed=config.seed)
     torch.manual_seed(config.seed)
     model = build_for(config.model, data)
     optimizer = optimizer_for(config, model)
@@ -162,11 +170,14 @@ def train(
     on_epoch: EpochCallback | None = None,
 ) -> RunResult:
     """Train ``config`` with the built-in trainer; ``on_epoch(epoch, checkpoint)`` after
-    each epoch; ``resume`` from one such checkpoint. An error in training is raised.
+    each epoch (every epoch's checkpoint); ``resume`` from one such checkpoint. An error in
+    training is raised.
 
     torch runs with ``config.threads`` CPU threads meanwhile (restored afterwards).
     """
-    run = Run(config, checkpoint=resume, commit=on_epoch or _keep_nothing)
+    run = Run(
+        config, checkpoint=resume, commit=on_epoch or _keep_nothing, checkpoint_overhead=math.inf
+    )
     ending = run.execute(functools.partial(builtin, data=data))
     if ending.status == "failed":
         raise RuntimeError(ending.details or ending.error)
@@ -181,5 +192,5 @@ def train(
     )
 
 
-def _keep_nothing(epoch: Epoch, checkpoint: Checkpoint) -> None:
+def _keep_nothing(epoch: Epoch, checkpoint: Checkpoint | None) -> None:
     """A commit for a run kept in memory only."""
