@@ -89,6 +89,7 @@ def test_a_training_that_is_not_deterministic_is_warned_about_on_resume() -> Non
     run, ending, history, again = _interrupted_then_resumed(nondeterministic, 0.0)
     assert ending.status == "finished"
     assert run.history[:4] == history  # the committed epochs are kept
+    assert [e.epoch for e, _ in again] == [4, 5]
     (warning,) = run.warnings
     assert warning.startswith("[resume] epoch 1, trained again after resuming, gave draw")
     assert "not deterministic" in warning
