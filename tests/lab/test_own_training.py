@@ -124,13 +124,15 @@ def test_a_big_checkpoint_is_a_file_beside_the_store(tmp_path: Path) -> None:
         store.register(config.run_id, config.to_dict())
         from tests.lab.trainables import big_state
 
-        def commit(epoch, data):  # type: ignore[no-untyped-def]
-            store.save_epoch(config.run_id, epoch, data)
-            if epoch.epoch == 1:
+        def commit(epochs, data):  # type: ignore[no-untyped-def]
+            store.save_epochs(config.run_id, epochs, data)
+            if epochs[-1].epoch == 1:
                 raise Stop
 
         with pytest.raises(Stop):
-            Run(config, commit=commit, checkpoint_overhead=math.inf).execute(big_state)
+            Run(
+                config, commit=commit, checkpoint_overhead=math.inf, commit_overhead=math.inf
+            ).execute(big_state)
         files = sorted(p.name for p in (tmp_path / CHECKPOINTS).iterdir())
         assert files == [f"{config.run_id}.1.pt"]  # the superseded one is gone
         assert store.db.execute("SELECT length(data) FROM checkpoints").fetchone()[0] == 0

@@ -145,7 +145,9 @@ def write_store(directory: Path) -> Experiment:
             for k in range(epochs):
                 acc = 0.5 + 0.1 * k + 0.01 * m.seed
                 metrics = {"train_loss": 1.0 - acc, "val_loss": 1.1 - acc, "val_accuracy": acc}
-                store.save_epoch(m.run, Epoch(epoch=k, lr=0.05, seconds=0.25, metrics=metrics), b"")
+                store.save_epochs(
+                    m.run, [Epoch(epoch=k, lr=0.05, seconds=0.25, metrics=metrics)], b""
+                )
             store.finish(
                 m.run,
                 Outcome(

@@ -47,8 +47,8 @@ def _interrupt(store: Store, config: TrainConfig, *, after: int) -> None:
     """Train ``config`` and stop it once epoch ``after`` is committed."""
     store.register(config.run_id, config.to_dict())
 
-    def commit_then_stop(epoch: Epoch, checkpoint: Checkpoint) -> None:
-        store.save_epoch(config.run_id, epoch, checkpoint)
+    def commit_then_stop(epoch: Epoch, checkpoint: Checkpoint | None) -> None:
+        store.save_epochs(config.run_id, [epoch], checkpoint)
         if epoch.epoch == after:
             raise Stop
 

@@ -149,7 +149,7 @@ def test_records_round_trip(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         store.register("r", {"lr": 0.1, "seed": 3})
         epoch = Epoch(epoch=0, lr=0.1, seconds=0.25, metrics={"val_mse": 1 / 3, "loss": 0.5})
-        store.save_epoch("r", epoch, b"x")
+        store.save_epochs("r", [epoch], b"x")
         store.finish(
             "r",
             Outcome(
@@ -265,7 +265,7 @@ def test_a_failing_store_write_is_exit_1_with_the_store_named(
     def full(*_: object) -> None:
         raise StoreWriteError(f"cannot write the store {str(tmp_path)!r}: database or disk is full")
 
-    monkeypatch.setattr(Store, "save_epoch", full)
+    monkeypatch.setattr(Store, "save_epochs", full)
     assert main(["compare", *SMALL, *ONE, "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert err.splitlines() == [

@@ -11,9 +11,9 @@ A trainable is any function ``train(run) -> None``. The lab gives it a `Run` for
   ``report(state=...)`` saved (the scheduler and torch's, numpy's and Python's random
   states are restored with it).
 - ``for epoch in run.epochs():`` the epochs not committed yet.
-- ``run.report(val_loss=..., state=...)``: ends the epoch; its metrics are committed to
-  the store before the function goes on, and the state with them when a checkpoint is
-  due (`CHECKPOINT_OVERHEAD`).
+- ``run.report(val_loss=..., state=...)``: ends the epoch; its metrics go to the store
+  (`COMMIT_OVERHEAD`), and the state with them when a checkpoint is due
+  (`CHECKPOINT_OVERHEAD`).
 
 The handle also watches the optimizer (a step pre-hook): it samples the lr each step
 really used, and warns when the loop disagrees with the schedule (a forgotten or an
@@ -53,6 +53,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -74,13 +75,21 @@ CHECKPOINT_OVERHEAD = 0.01
 
 The first reported state is always checkpointed; after that, a state is checkpointed once
 the training since the last checkpoint took at least ``1 / CHECKPOINT_OVERHEAD`` times
-as long as that checkpoint did. Every epoch's metrics are committed anyway. A resumed run
-trains again, from its checkpoint, the epochs committed after it, and checks that they
-give the committed numbers (a warning says where they do not): an interruption costs at
-most about ``1 / CHECKPOINT_OVERHEAD`` checkpoints' time, plus the epoch in flight."""
+as long as that checkpoint did. A resumed run trains again, from its checkpoint, the
+epochs committed after it, and checks that they give the committed numbers (a warning
+says where they do not): an interruption costs at most about ``1 / CHECKPOINT_OVERHEAD``
+checkpoints' time, plus the epochs not committed yet."""
+COMMIT_OVERHEAD = 0.01
+"""Commits of epochs take at most about this fraction of a run's training time.
+
+An epoch is committed when it is reported if the training since the last commit took at
+least ``1 / COMMIT_OVERHEAD`` times as long as that commit did (epochs of a second or
+more: every epoch; the tutorials' 8 ms epochs: a few at a time), always with a
+checkpoint, and always before the run ends. Nothing a run reports is shown before it is
+committed; an interrupted run trains its uncommitted epochs again."""
 
 Trainable = Callable[["Run"], None]
-Commit = Callable[[Epoch, bytes | None], None]
+Commit = Callable[[Sequence[Epoch], bytes | None], None]
 
 
 class RunError(Exception):
@@ -118,6 +127,7 @@ class RunScheduler(ScheduleLR):
         self._run: Run | None = None  # the initial step (inside torch's __init__) is plain
         super().__init__(optimizer, schedule)
         self._run = run
+        self._per_epoch = run.config.per == "epoch"
         self.steps_per_epoch = steps_per_epoch
         self.calls = 0
         """``step()`` calls in the current epoch."""
@@ -134,7 +144,7 @@ class RunScheduler(ScheduleLR):
                 "call step() without arguments"
             )
         self.calls += 1
-        if self._run.config.per == "epoch":
+        if self._per_epoch:
             return
         if self.calls == self.steps_per_epoch:
             self.deferred = True  # the epoch's last step: run.report() takes it
@@ -144,17 +154,23 @@ class RunScheduler(ScheduleLR):
     def end_epoch(self, metric: float | None) -> None:
         """The step at the end of an epoch (from `Run.report`)."""
         assert self._run is not None
-        if self._run.config.per == "epoch" or self.deferred:
-            with warnings.catch_warnings():  # an epoch without optimizer steps: ours says so
-                warnings.filterwarnings(
-                    "ignore", "Detected call of `lr_scheduler.step", UserWarning
-                )
-                if self.metric_driven:
-                    super().step(metric)
-                else:
-                    super().step()
+        if self._per_epoch or self.deferred:
+            if self._step_count > 1:  # torch checks the order at the first step only
+                self._advance(metric)
+            else:
+                with warnings.catch_warnings():  # no optimizer step yet: ours says so
+                    warnings.filterwarnings(
+                        "ignore", "Detected call of `lr_scheduler.step", UserWarning
+                    )
+                    self._advance(metric)
         self.calls = 0
         self.deferred = False
+
+    def _advance(self, metric: float | None) -> None:
+        if self.metric_driven:
+            super().step(metric)
+        else:
+            super().step()
 
 
 class Run:
@@ -163,9 +179,11 @@ class Run:
     ``checkpoint``: the run's latest checkpoint (resume after its epoch);
     ``history``: the epochs committed so far (default: those the checkpoint holds), the
     ones after the checkpoint are trained again and checked, never committed twice;
-    ``commit(epoch, checkpoint or None)`` is called by each `report` and must make both
+    ``commit(epochs, checkpoint or None)`` gets the epochs not committed yet, in order,
+    with the checkpoint after the last of them when one is due, and must make both
     durable before it returns; ``required``: metrics every report must include;
-    ``checkpoint_overhead``: see `CHECKPOINT_OVERHEAD` (``math.inf``: every epoch).
+    ``checkpoint_overhead``, ``commit_overhead``: see `CHECKPOINT_OVERHEAD` and
+    `COMMIT_OVERHEAD` (``math.inf``: every epoch).
     """
 
     def __init__(
@@ -177,11 +195,13 @@ class Run:
         commit: Commit | None = None,
         required: tuple[str, ...] = (),
         checkpoint_overhead: float = CHECKPOINT_OVERHEAD,
+        commit_overhead: float = COMMIT_OVERHEAD,
     ) -> None:
         self.config = config
         self._commit = commit
         self._required = required
-        self._overhead = checkpoint_overhead
+        self._checkpoint_overhead = checkpoint_overhead
+        self._commit_overhead = commit_overhead
         self._saved: dict[str, Any] | None = None
         if checkpoint is not None:
             saved = read_checkpoint(checkpoint)
@@ -196,7 +216,7 @@ class Run:
         self._started = 0.0
         self._epoch_lr = 0.0
         self._steps = 0
-        self._epoch_steps = 0
+        self._epoch_start = 0  # the optimizer steps taken when the epoch began
         self._sample_every = 1
         self.lrs: list[tuple[int, float]] = []
         self.warnings: list[str] = []
@@ -207,8 +227,11 @@ class Run:
         self.store_error: Exception | None = None
         """A commit that failed: `execute` raises it (the run cannot be recorded)."""
         self._checked_state = False
-        self._since = 0.0
-        self._cost: float | None = None
+        self._names: set[str] = set()  # metric names already checked
+        self._pending: list[Epoch] = []  # reported, not committed yet
+        self._since_checkpoint = self._since_commit = 0.0
+        self._checkpoint_cost: float | None = None
+        self._commit_cost: float | None = None
         covered: list[Epoch] = []
         if self._saved is not None:
             mine = self._saved["run"]
@@ -219,7 +242,7 @@ class Run:
         self._covered = len(covered)
         """Epochs the checkpoint holds: training goes on after them."""
         self.history: list[Epoch] = list(covered if history is None else history)
-        """Every committed epoch, those of an earlier session (resumed) included."""
+        """Every reported epoch, those of an earlier session (resumed) included."""
         self._resumed = len(self.history) or None
         if len(self.history) < self._covered:
             raise ValueError(
@@ -334,7 +357,7 @@ class Run:
             )
         for epoch in range(self._covered, self.config.epochs):
             self._epoch, self._reported = epoch, False
-            self._epoch_steps = 0
+            self._epoch_start = self._steps
             assert self._optimizer is not None
             # the scheduler's lr: a state saved before the epoch's last step, loaded on
             # resume, holds the lr of the step before
@@ -380,25 +403,29 @@ class Run:
                 )
             plateau = values[name]
         self._scheduler.end_epoch(plateau)
-        self._since += seconds
+        self._since_checkpoint += seconds
+        self._since_commit += seconds
         if epoch < len(self.history):  # trained again after resuming: committed already
             self._check_again(self.history[epoch], values)
             return
         row = Epoch(epoch=epoch, lr=self._epoch_lr, seconds=seconds, metrics=values)
-        if self._commit is not None:
-            start = time.perf_counter()
-            due = state is not None and (
-                self._cost is None or self._cost <= self._overhead * self._since
-            )
-            data = self._checkpoint(state, row) if due else None
-            try:
-                self._commit(row, data)
-            except Exception as error:  # the store failed: stop, whatever the function catches
-                self.store_error = error
-                raise _Stop from None
-            if due:
-                self._cost, self._since = time.perf_counter() - start, 0.0
+        if self._commit is None:
+            self.history.append(row)
+            return
+        checkpoint = state is not None and _due(
+            self._checkpoint_cost, self._since_checkpoint, self._checkpoint_overhead
+        )
+        start = time.perf_counter()
+        data = self._checkpoint(state, row) if checkpoint else None  # may fail: nothing kept
         self.history.append(row)
+        self._pending.append(row)
+        if checkpoint or _due(self._commit_cost, self._since_commit, self._commit_overhead):
+            self._send(data)
+            took = time.perf_counter() - start
+            if checkpoint:
+                self._checkpoint_cost, self._since_checkpoint = took, 0.0
+            else:
+                self._commit_cost = took
 
     def diverge(self, step: int | None = None) -> None:
         """Stop the run now as diverged (at optimizer step ``step``, default the last)."""
@@ -416,6 +443,7 @@ class Run:
         torch runs with ``config.threads`` threads."""
         previous = torch.get_num_threads()
         torch.set_num_threads(self.config.threads)
+        crash: Ending | None = None
         try:
             function(self)
         except _Stop:
@@ -424,15 +452,20 @@ class Run:
             self.failure = str(error)
         except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
             if self.failure is None:
-                return Ending(
+                crash = Ending(
                     status="failed",
                     error=_one_line(error),
                     details="".join(traceback.format_exception(error)),
                 )
         finally:
             torch.set_num_threads(previous)
+        if self.store_error is None and self._pending and self._commit is not None:
+            with suppress(_Stop):  # what was reported is committed, however the run ended
+                self._send(None)
         if self.store_error is not None:
             raise self.store_error
+        if crash is not None:
+            return crash
         if self.failure is not None:
             return Ending(status="failed", error=self.failure)
         if self.status == "running":
@@ -474,10 +507,13 @@ class Run:
     def _metrics(self, metrics: Mapping[str, Any], *, required: bool = True) -> dict[str, float]:
         values: dict[str, float] = {}
         for name, value in metrics.items():
-            try:
-                check_metric_name("run.report()", "a metric", name)
-            except ValueError as error:
-                raise self._fail(f"{error} (reserved: {', '.join(RESERVED_METRICS)})") from None
+            if name not in self._names:
+                try:
+                    check_metric_name("run.report()", "a metric", name)
+                except ValueError as error:
+                    message = f"{error} (reserved: {', '.join(RESERVED_METRICS)})"
+                    raise self._fail(message) from None
+                self._names.add(name)
             values[name] = self._number(name, value)
         missing = [name for name in self._required if name not in values] if required else []
         if missing:
@@ -495,22 +531,33 @@ class Run:
         return float(value)
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        step, self._steps = self._steps, self._steps + 1
-        self._epoch_steps += 1
-        lr = float(optimizer.param_groups[0]["lr"])
+        step = self._steps
+        self._steps = step + 1
+        groups = optimizer.param_groups
         if step % self._sample_every == 0:
-            self.lrs.append((step, lr))
+            self.lrs.append((step, float(groups[0]["lr"])))
         assert self._scheduler is not None
-        expected = self._scheduler.get_last_lr()
-        for i, group in enumerate(optimizer.param_groups):
-            have = float(group["lr"])
-            if i < len(expected) and not math.isclose(have, expected[i], rel_tol=1e-6):
+        for group, expected in zip(groups, self._scheduler._last_lr, strict=False):
+            have = group["lr"]
+            if have != expected and not math.isclose(float(have), expected, rel_tol=1e-6):
                 self._warn(
                     "lr",
-                    f"step {step}: the optimizer's lr was {have:.6g} where the schedule set "
-                    f"{expected[i]:.6g} (does other code, or a second scheduler, change it?)",
+                    f"step {step}: the optimizer's lr was {float(have):.6g} where the schedule "
+                    f"set {expected:.6g} (does other code, or a second scheduler, change it?)",
                 )
                 break
+
+    def _send(self, checkpoint: bytes | None) -> None:
+        """Commit the pending epochs (and the checkpoint after them); a failing store
+        stops the run, whatever the training function catches."""
+        assert self._commit is not None
+        try:
+            self._commit(tuple(self._pending), checkpoint)
+        except Exception as error:
+            self.store_error = error
+            raise _Stop from None
+        self._pending.clear()
+        self._since_commit = 0.0
 
     def _check_again(self, committed: Epoch, values: Mapping[str, float]) -> None:
         for name, value in values.items():
@@ -528,7 +575,7 @@ class Run:
 
     def _check_steps(self, epoch: int) -> None:
         assert self._scheduler is not None
-        calls, steps = self._scheduler.calls, self._epoch_steps
+        calls, steps = self._scheduler.calls, self._steps - self._epoch_start
         if calls != steps:
             self._warn(
                 "calls",
@@ -585,14 +632,13 @@ class Run:
         data = buffer.getvalue()
         if not self._checked_state:  # once: a state that cannot come back fails now
             self._checked_state = True
-            try:
-                read_checkpoint(data)
-            except Exception as error:
+            refused = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+            if refused:
                 raise self._fail(
-                    "run.report(state=...): the state cannot be read back with "
-                    f"torch.load(weights_only=True): {_one_line(error)}; save tensors, state "
-                    "dicts, numbers, strings, lists and dicts"
-                ) from None
+                    "run.report(state=...): torch.load(weights_only=True) cannot read the "
+                    f"state back: it holds {', '.join(refused)}; save tensors, state dicts, "
+                    "numbers, strings, lists and dicts"
+                )
         return data
 
 
@@ -624,6 +670,12 @@ def _legacy(saved: dict[str, Any]) -> dict[str, Any]:
         "torch_rng": saved["torch_rng"],
     }
     return {"format": FORMAT, "state": state, "run": run}
+
+
+def _due(cost: float | None, since: float, overhead: float) -> bool:
+    """Whether the next write is due: never measured yet, or ``since`` (seconds of training
+    since the last) is at least ``cost / overhead``."""
+    return cost is None or math.isinf(overhead) or cost <= overhead * since
 
 
 def _pack_epochs(epochs: Sequence[Epoch]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -189,8 +189,8 @@ def run_one(task: Task) -> RunEnd:
         history = store.epochs(run)
         checkpoint = store.checkpoint(run)
 
-        def commit(epoch: Epoch, data: bytes | None) -> None:
-            store.save_epoch(run, epoch, data)
+        def commit(epochs: Sequence[Epoch], data: bytes | None) -> None:
+            store.save_epochs(run, epochs, data)
 
         try:
             handle = Run(

@@ -20,7 +20,7 @@ it as it is, and a store written by a newer lrlab is refused.
 >>> with tempfile.TemporaryDirectory() as directory:
 ...     with Store(directory) as store:
 ...         store.register("r1", {"lr": 0.1})
-...         store.save_epoch("r1", Epoch(epoch=0, lr=0.1, seconds=1.0), b"state")
+...         store.save_epochs("r1", [Epoch(epoch=0, lr=0.1, seconds=1.0)], b"state")
 ...     with Store(directory, read_only=True) as store:
 ...         [(r.id, r.status, r.epochs_done) for r in store.runs()], store.checkpoint("r1")
 'pending'
@@ -373,26 +373,32 @@ class Store:
         rows = self._rows("SELECT status FROM runs WHERE id = ?", (run,))
         return _status(rows[0][0]) if rows else None
 
-    def save_epoch(self, run: str, epoch: Epoch, checkpoint: bytes | None) -> None:
-        """The epoch's row and, if given, the run's new checkpoint, in one transaction.
+    def save_epochs(
+        self, run: str, epochs: Sequence[Epoch], checkpoint: bytes | None = None
+    ) -> None:
+        """The epochs' rows and, if given, the run's checkpoint after the last of them, in
+        one transaction.
 
         A checkpoint above `INLINE_CHECKPOINT` bytes is first written and synced to a file
         in `CHECKPOINTS` that the commit then names; the one it supersedes is removed after
         the commit (a crash in between leaves a stray file, never a missing one).
         """
+        if not epochs:
+            raise ValueError("save_epochs: no epochs to save")
+        last = epochs[-1].epoch
         file = None
         if checkpoint is not None and len(checkpoint) > INLINE_CHECKPOINT:
-            file = self._write_checkpoint_file(run, epoch.epoch, checkpoint)
+            file = self._write_checkpoint_file(run, last, checkpoint)
             checkpoint = b""
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO epochs VALUES (?, ?, ?, ?, ?)",
-                (run, epoch.epoch, epoch.lr, epoch.seconds, json.dumps(dict(epoch.metrics))),
+                [(run, e.epoch, e.lr, e.seconds, json.dumps(dict(e.metrics))) for e in epochs],
             )
             if checkpoint is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
-                    (run, epoch.epoch, checkpoint, file),
+                    (run, last, checkpoint, file),
                 )
             db.execute(
                 "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)

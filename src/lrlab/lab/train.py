@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -175,8 +175,18 @@ def train(
 
     torch runs with ``config.threads`` CPU threads meanwhile (restored afterwards).
     """
+
+    def commit(epochs: Sequence[Epoch], checkpoint: Checkpoint | None) -> None:
+        if on_epoch is not None:
+            for i, epoch in enumerate(epochs, 1):
+                on_epoch(epoch, checkpoint if i == len(epochs) else None)
+
     run = Run(
-        config, checkpoint=resume, commit=on_epoch or _keep_nothing, checkpoint_overhead=math.inf
+        config,
+        checkpoint=resume,
+        commit=commit,
+        checkpoint_overhead=math.inf,
+        commit_overhead=math.inf,
     )
     ending = run.execute(functools.partial(builtin, data=data))
     if ending.status == "failed":
@@ -190,7 +200,3 @@ def train(
         test_accuracy=run.final.get("test_accuracy"),
         steps_per_epoch=run.outcome().steps_per_epoch,
     )
-
-
-def _keep_nothing(epoch: Epoch, checkpoint: Checkpoint | None) -> None:
-    """A commit for a run kept in memory only."""
