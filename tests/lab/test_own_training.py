@@ -224,3 +224,50 @@ def test_the_regression_example_runs_in_the_lab(tmp_path: Path) -> None:
     assert not done.failed
     assert done.summary.others == ["val_loss", "val_mae"]
     assert all(len(r.final) == 2 for r in done.summary.rows)
+
+
+def test_the_lightning_example_follows_the_schedule_and_resumes_exactly(tmp_path: Path) -> None:
+    from examples.own_lightning import train as lightning_train
+
+    from lrlab.lab.config import TrainConfig
+    from lrlab.lab.run import Run
+
+    plateau = ScheduleEntry(name="plateau", spec="ReduceLROnPlateau(lr={lr}, patience=0)")
+    e = Experiment(
+        train="examples.own_lightning:train",
+        rank_by="val_mse",
+        epochs=3,
+        seeds=(0,),
+        lr=0.05,
+        schedules=(*SCHEDULES[1:], plateau),
+    )
+    done = compare(e, tmp_path)
+    assert not done.failed
+    with Store(tmp_path, read_only=True) as store:
+        runs = store.runs()
+    assert [r.warnings for r in runs] == [()] * 3  # Lightning stepped as the lab asks
+    assert {r.epochs_done for r in runs} == {3}
+
+    config = TrainConfig(
+        epochs=3, lr=0.05, schedule="cosine(init={lr}, steps={steps})", per="batch",
+        train="examples.own_lightning:train",
+    )  # fmt: skip
+    every = {"checkpoint_overhead": math.inf, "commit_overhead": math.inf}
+    whole = Run(config, **every)
+    assert whole.execute(lightning_train).status == "finished"
+    saved: list[tuple[object, bytes | None]] = []
+
+    class Cut(Exception):
+        pass
+
+    def cut_after_epoch_1(epochs, data):  # type: ignore[no-untyped-def]
+        saved.append((epochs[-1], data))
+        if epochs[-1].epoch == 1:
+            raise Cut
+
+    with pytest.raises(Cut):
+        Run(config, commit=cut_after_epoch_1, **every).execute(lightning_train)
+    resumed = Run(config, checkpoint=saved[-1][1], history=[e for e, _ in saved])
+    assert resumed.execute(lightning_train).status == "finished"
+    assert [e.metrics for e in resumed.history] == [e.metrics for e in whole.history]
+    assert resumed.lrs == whole.lrs
