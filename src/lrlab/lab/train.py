@@ -177,14 +177,14 @@ def train(
     """
 
     def commit(epochs: Sequence[Epoch], checkpoint: Checkpoint | None) -> None:
-        if on_epoch is not None:
-            for i, epoch in enumerate(epochs, 1):
-                on_epoch(epoch, checkpoint if i == len(epochs) else None)
+        assert on_epoch is not None
+        for i, epoch in enumerate(epochs, 1):
+            on_epoch(epoch, checkpoint if i == len(epochs) else None)
 
     run = Run(
         config,
         checkpoint=resume,
-        commit=commit,
+        commit=None if on_epoch is None else commit,  # no callback: nothing to save
         checkpoint_overhead=math.inf,
         commit_overhead=math.inf,
     )
