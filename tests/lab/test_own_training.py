@@ -113,7 +113,7 @@ def test_a_forgotten_scheduler_step_is_a_warning(tmp_path: Path) -> None:
 
 def test_a_big_checkpoint_is_a_file_beside_the_store(tmp_path: Path) -> None:
     from lrlab.lab.run import Run
-    from lrlab.lab.runner import Task, run_one
+    from lrlab.lab.runner import run_all
 
     config = experiment("big_state", seeds=(0,)).configs()[0]
 
@@ -136,7 +136,7 @@ def test_a_big_checkpoint_is_a_file_beside_the_store(tmp_path: Path) -> None:
         files = sorted(p.name for p in (tmp_path / CHECKPOINTS).iterdir())
         assert files == [f"{config.run_id}.1.pt"]  # the superseded one is gone
         assert store.db.execute("SELECT length(data) FROM checkpoints").fetchone()[0] == 0
-    end = run_one(Task(str(tmp_path), config.to_dict()))
+    (end,) = run_all(str(tmp_path), [config])
     assert (end.status, end.resumed_from, end.error) == ("finished", 2, None)
     assert list((tmp_path / CHECKPOINTS).iterdir()) == []
 

@@ -8,7 +8,7 @@ import pytest
 
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.records import Epoch
-from lrlab.lab.runner import InProcess, ProcessPool, Task, run_all, run_one
+from lrlab.lab.runner import InProcess, ProcessPool, run_all
 from lrlab.lab.store import Store, StoreError
 from lrlab.lab.train import Checkpoint, train
 
@@ -61,7 +61,7 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         _interrupt(store, config, after=1)
         assert store.status(config.run_id) == "running"
-    summary = run_one(Task(str(tmp_path), config.to_dict()))
+    (summary,) = run_all(str(tmp_path), [config])
     assert summary.resumed_from == 2
     with Store(tmp_path, read_only=True) as store:
         epochs = store.epochs(config.run_id)
@@ -76,7 +76,7 @@ def test_a_corrupt_checkpoint_trains_the_run_again_keeping_its_epochs(tmp_path: 
         with store.transaction() as db:
             db.execute("UPDATE checkpoints SET data = x'00ff'")
         assert store.checkpoint(config.run_id) == b"\x00\xff"  # bytes: the store never reads it
-    summary = run_one(Task(str(tmp_path), config.to_dict()))
+    (summary,) = run_all(str(tmp_path), [config])
     assert summary.resumed_from == 1  # epoch 0 is trained again, checked, not committed again
     with Store(tmp_path, read_only=True) as store:
         epochs = store.epochs(config.run_id)
@@ -88,7 +88,7 @@ def test_a_corrupt_checkpoint_trains_the_run_again_keeping_its_epochs(tmp_path: 
 
 def test_a_failing_run_is_failed_with_its_error(tmp_path: Path) -> None:
     config = TrainConfig(schedule="cosine(init={lr}, steps={bad})", **FAST)
-    summary = run_one(Task(str(tmp_path), config.to_dict()))
+    (summary,) = run_all(str(tmp_path), [config])
     assert summary.status == "failed"
     assert summary.error is not None
     assert "unknown placeholder '{bad}'" in summary.error

@@ -63,11 +63,11 @@ def test_a_version_1_store_is_upgraded_exactly_when_opened_for_writing(v1: Path)
 
 def test_the_upgraded_store_resumes_the_interrupted_run(v1: Path) -> None:
     from lrlab.lab.config import TrainConfig
-    from lrlab.lab.runner import Task, run_one
+    from lrlab.lab.runner import run_all
 
     with Store(v1, read_only=True) as store:
         run = store.runs()[-1]
-    end = run_one(Task(str(v1), dict(run.config)))
+    (end,) = run_all(str(v1), [TrainConfig(**dict(run.config))])
     assert (end.status, end.resumed_from) == ("finished", 1)
     with Store(v1, read_only=True) as store:
         got = store.epochs(run.id)

@@ -1,29 +1,34 @@
-"""Run many configs through an executor, resuming what the store already has.
+"""Run many configs through an executor; the driver is the store's only writer.
 
-An executor only needs ``map(function, tasks)``: `InProcess` (the default) and
-`ProcessPool` (``--jobs N``) are here. Each `Task` is a directory and a config (plain
-data; own training's function travels by reference), a `RunEnd` comes out; the worker
-commits each epoch to the store itself before it goes on, so an interrupted run resumes
-from its last committed epoch. The built-in trainer and own training take one path:
-`run_one` gives a `lrlab.lab.run.Run` handle to the run's trainable.
+`run_all` reads what the store has for each run (its committed epochs and latest
+checkpoint) into a `Task` (plain data; own training's function travels by reference),
+and hands the tasks to an executor. In the worker, `run_task` gives a
+`lrlab.lab.run.Run` handle to the run's trainable (the built-in trainer or own training:
+one path) and sends each `Commit` (epochs, and a checkpoint when one is due) back; the
+driver writes them to the store as they arrive, then the run's `RunEnd`. Workers never
+open the store, so they need no shared filesystem, and an interrupted run resumes from
+what the driver committed.
 
-A pool worker that dies (the OOM killer, ``kill -9``) does not hang the pool: each run
-that was in flight is tried again alone in a fresh worker (resuming from its checkpoint),
-and a run whose worker dies there too is marked ``failed`` while the others go on.
+An executor needs ``map(function, tasks, receive)``: `InProcess` (the default) and
+`ProcessPool` (``--jobs N``) are here. A pool worker that dies (the OOM killer,
+``kill -9``) does not hang the pool: its run is tried again in a fresh worker, resuming
+from what that worker had sent, and a run whose worker dies there too is marked
+``failed`` while the others go on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import signal
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
 from lrlab.lab.config import TrainConfig
-from lrlab.lab.records import DONE, Epoch, Status
+from lrlab.lab.records import DONE, Epoch, Outcome, Status
 from lrlab.lab.store import Store
 
 WORKER_DIED = "its worker process died (killed by the OS, or out of memory?), twice"
@@ -31,15 +36,34 @@ WORKER_DIED = "its worker process died (killed by the OS, or out of memory?), tw
 
 @dataclass(frozen=True)
 class Task:
-    """One run to do: where its store is, its config, and what every report must hold."""
+    """One run to do: its config, what every report must hold, and where it resumes."""
 
-    directory: str
     config: dict[str, Any]
     required: tuple[str, ...] = ()
     """Metrics each epoch must report (the experiment's rank metric)."""
     train: Callable[..., None] | None = field(default=None, compare=False)
     """Own training's function when it is not importable by ``config["train"]`` (in
     process only); None: import it, or the built-in trainer."""
+    history: tuple[Epoch, ...] = ()
+    """The epochs the store has committed."""
+    checkpoint: bytes | None = field(default=None, repr=False)
+    """The run's latest committed checkpoint."""
+
+    def after(self, commit: Commit) -> Task:
+        """This task as it resumes once ``commit`` is committed."""
+        checkpoint = self.checkpoint if commit.checkpoint is None else commit.checkpoint
+        return dataclasses.replace(
+            self, history=(*self.history, *commit.epochs), checkpoint=checkpoint
+        )
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A run's epochs to commit, in order, with the checkpoint after the last of them."""
+
+    run: str
+    epochs: tuple[Epoch, ...]
+    checkpoint: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,106 +76,135 @@ class RunEnd:
     resumed_from: int | None = None
     """The number of epochs it resumed after, or None when it started from scratch."""
     error: str | None = None
+    details: str | None = field(default=None, repr=False)
+    """A failed run's traceback."""
+    outcome: Outcome | None = field(default=None, repr=False)
+    """A finished or diverged run's end, as the store records it."""
 
 
-Work = Callable[[Task], RunEnd]
+Send = Callable[[Commit], None]
+Work = Callable[[Task, Send], RunEnd]
 
 
 class Executor(Protocol):
-    """Anything that maps a function over tasks (results in any order)."""
+    """Runs ``function(task, send)`` for each task, somewhere, and brings back what
+    ``send`` was given (to ``receive``, in the driver, in order) and each `RunEnd` (after
+    the commits of its run)."""
 
-    def map(self, function: Work, tasks: Iterable[Task]) -> Iterator[RunEnd]:
-        """Results of ``function`` for each task, as they come."""
+    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
+        """Each task's end, as they come."""
         ...
 
 
 class InProcess:
     """Run tasks one after another in this process."""
 
-    def map(self, function: Work, tasks: Iterable[Task]) -> Iterator[RunEnd]:
-        """Results in task order."""
+    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
+        """Ends in task order; each commit is written as it is sent."""
         for task in tasks:
-            yield function(task)
+            yield function(task, receive)
 
 
 class ProcessPool:
     """Run tasks in ``jobs`` worker processes (one torch thread each).
 
     ``start_method``: ``"fork"``, ``"spawn"`` or ``"forkserver"`` (default: the
-    platform's; spawn is the default on macOS and Windows). Workers ignore Ctrl-C; the
-    parent stops them all (a run loses at most its current epoch, which the store has
-    not committed) and re-raises ``KeyboardInterrupt``.
+    platform's; spawn is the default on macOS and Windows). Each worker talks to the
+    driver through a pipe of its own. Workers ignore Ctrl-C; the driver stops them all
+    (a run loses at most what it had not sent) and re-raises ``KeyboardInterrupt``.
     """
 
     def __init__(self, jobs: int, *, start_method: str | None = None) -> None:
         self.jobs = jobs
         self.context = multiprocessing.get_context(start_method)
 
-    def map(self, function: Work, tasks: Iterable[Task]) -> Iterator[RunEnd]:
-        """Results as workers finish them."""
-        queue = list(tasks)
-        while queue:
-            suspects, queue = yield from self._round(function, queue, self.jobs)
-            for task in suspects:  # alone, a death is this task's own
-                again, _ = yield from self._round(function, [task], 1)
-                if again:
-                    yield _died(task)
-
-    def _round(
-        self, function: Work, queue: list[Task], jobs: int
-    ) -> Generator[RunEnd, None, tuple[list[Task], list[Task]]]:
-        """One pool's life; if a worker dies, returns (the tasks it may have held, the rest)."""
-        jobs = min(jobs, len(queue))  # never more workers than runs
-        pool = ProcessPoolExecutor(jobs, mp_context=self.context, initializer=_worker)
-        pending = list(queue)
-        running: dict[Future[RunEnd], Task] = {}
+    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
+        """Ends as workers finish them."""
+        todo = iter(tasks)
+        retry: list[Task] = []  # runs whose worker died once: they go again first
+        idle: list[_Worker] = []
+        busy: dict[Connection, tuple[_Worker, Task, bool]] = {}
+        workers: list[_Worker] = []
         try:
-            while pending or running:
-                while pending and len(running) < jobs:
-                    task = pending.pop(0)
-                    running[pool.submit(function, task)] = task
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                broken = []
-                for future in finished:
-                    task = running.pop(future)
+            while True:
+                while len(busy) < self.jobs:
+                    again = bool(retry)
+                    task = retry.pop(0) if again else next(todo, None)
+                    if task is None:
+                        break
+                    if idle:
+                        worker = idle.pop()
+                    else:
+                        worker = _Worker(self.context, function)
+                        workers.append(worker)
+                    worker.conn.send(task)
+                    busy[worker.conn] = (worker, task, again)
+                if not busy:
+                    return
+                for conn in wait(list(busy)):
+                    assert isinstance(conn, Connection)
+                    worker, task, again = busy[conn]
                     try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        broken.append(task)
+                        message = conn.recv()
+                    except (EOFError, OSError):  # the worker died
+                        del busy[conn]
+                        worker.stop()
+                        if again:
+                            yield _died(task)
+                        else:
+                            retry.append(task)
                         continue
-                    yield result
-                if broken:  # the pool is unusable: every task in flight is a suspect
-                    return [*broken, *running.values()], pending
+                    if isinstance(message, Commit):
+                        receive(message)
+                        busy[conn] = (worker, task.after(message), again)
+                    else:
+                        del busy[conn]
+                        idle.append(worker)
+                        yield message
         except BaseException:
-            _terminate(pool)
+            for worker in workers:
+                worker.process.terminate()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return [], []
+            for worker in workers:
+                worker.stop()
 
 
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop this pool's workers now (Ctrl-C): their current epochs are not committed."""
-    stop = getattr(pool, "terminate_workers", None)  # Python 3.14+
-    if stop is not None:
-        stop()
-        return
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.terminate()
+class _Worker:
+    """A worker process serving tasks over its own pipe."""
+
+    def __init__(self, context: Any, function: Work) -> None:
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, function))
+        self.process.start()
+        theirs.close()
+
+    def stop(self) -> None:
+        with suppress(OSError, ValueError):  # already gone
+            self.conn.send(None)
+        self.conn.close()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
 
 
-def _died(task: Task) -> RunEnd:
-    run = TrainConfig(**task.config).run_id
-    with Store(task.directory) as store:
-        store.fail(run, WORKER_DIED)
-    return RunEnd(id=run, status="failed", error=WORKER_DIED)
-
-
-def _worker() -> None:
+def _serve(conn: Connection, function: Work) -> None:
+    """A worker's life: tasks in, commits and ends out, until told to stop."""
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+    while (task := conn.recv()) is not None:
+        try:
+            end = function(task, conn.send)
+        except Exception as error:  # a bug outside the run's own code: the run fails
+            end = RunEnd(id=TrainConfig(**task.config).run_id, status="failed", error=repr(error))
+        conn.send(end)
+
+
+def _died(task: Task) -> RunEnd:
+    return RunEnd(id=TrainConfig(**task.config).run_id, status="failed", error=WORKER_DIED)
 
 
 def trainable_for(config: TrainConfig, given: Callable[..., None] | None = None) -> Any:
@@ -174,47 +227,44 @@ def trainable_for(config: TrainConfig, given: Callable[..., None] | None = None)
     return function
 
 
-def run_one(task: Task) -> RunEnd:
-    """Train one config, resuming from the store; commits every epoch before returning."""
+def run_task(task: Task, send: Send) -> RunEnd:
+    """Train one task (in a worker): each commit goes to ``send``; the store is never
+    touched."""
     from lrlab.lab.run import Run
 
     config = TrainConfig(**task.config)
     run = config.run_id
-    with Store(task.directory) as store:
-        status = store.register(run, config.to_dict())
-        if status in DONE:
-            return RunEnd(id=run, status=status, skipped=True)
-        if status == "failed":  # tried before and failed: start over
-            store.restart(run)
-        history = store.epochs(run)
-        checkpoint = store.checkpoint(run)
 
-        def commit(epochs: Sequence[Epoch], data: bytes | None) -> None:
-            store.save_epochs(run, epochs, data)
+    def commit(epochs: Sequence[Epoch], data: bytes | None) -> None:
+        send(Commit(run, tuple(epochs), data))
 
-        try:
-            handle = Run(
-                config,
-                checkpoint=checkpoint,
-                history=history,
-                commit=commit,
-                required=task.required,
-            )
-        except Exception:  # an unreadable checkpoint (damaged, another torch): train it all again
-            handle = Run(config, history=history, commit=commit, required=task.required)
-        try:
-            function = trainable_for(config, task.train)
-        except ValueError as error:
-            store.fail(run, str(error))
-            return RunEnd(id=run, status="failed", error=str(error))
-        ending = handle.execute(function)
-        if ending.status == "failed":
-            message = ending.error or "failed"
-            store.fail(run, message if ending.details is None else f"{message}\n\n{ending.details}")
-            return RunEnd(id=run, status="failed", error=message)
-        assert ending.outcome is not None
-        store.finish(run, ending.outcome)
-        return RunEnd(id=run, status=ending.outcome.status, resumed_from=handle.resumed_from)
+    history = list(task.history)
+    try:
+        handle = Run(
+            config,
+            checkpoint=task.checkpoint,
+            history=history,
+            commit=commit,
+            required=task.required,
+        )
+    except Exception:  # an unreadable checkpoint (damaged, another torch): train it all again
+        handle = Run(config, history=history, commit=commit, required=task.required)
+    try:
+        function = trainable_for(config, task.train)
+    except ValueError as error:
+        return RunEnd(id=run, status="failed", error=str(error))
+    ending = handle.execute(function)
+    if ending.status == "failed":
+        return RunEnd(
+            id=run, status="failed", error=ending.error or "failed", details=ending.details
+        )
+    assert ending.outcome is not None
+    return RunEnd(
+        id=run,
+        status=ending.outcome.status,
+        resumed_from=handle.resumed_from,
+        outcome=ending.outcome,
+    )
 
 
 def run_all(
@@ -225,11 +275,38 @@ def run_all(
     train: Callable[..., None] | None = None,
     required: tuple[str, ...] = (),
 ) -> Iterator[RunEnd]:
-    """Run every config (skipping finished ones); yields each run's end as it comes.
+    """Run every config (skipping finished ones); yields each run's end as it comes,
+    once the store holds it.
 
     ``train``: own training's function, when the configs' ``train`` reference does not
     import it (in-process executors only); ``required``: metrics every report holds.
     """
     unique = {config.run_id: config for config in configs}  # the same run is trained once
-    tasks = [Task(directory, c.to_dict(), required, train) for c in unique.values()]
-    yield from (executor or InProcess()).map(run_one, tasks)
+    with Store(directory) as store:
+        todo = []
+        for run, config in unique.items():
+            status = store.register(run, config.to_dict())
+            if status in DONE:
+                yield RunEnd(id=run, status=status, skipped=True)
+            else:
+                if status == "failed":  # tried before and failed: start over
+                    store.restart(run)
+                todo.append(config)
+
+        def tasks() -> Iterator[Task]:  # read as they start: one checkpoint at a time
+            for config in todo:
+                run = config.run_id
+                history = tuple(store.epochs(run))
+                checkpoint = store.checkpoint(run)
+                yield Task(config.to_dict(), required, train, history, checkpoint)
+
+        def receive(commit: Commit) -> None:
+            store.save_epochs(commit.run, commit.epochs, commit.checkpoint)
+
+        for end in (executor or InProcess()).map(run_task, tasks(), receive):
+            if end.outcome is not None:
+                store.finish(end.id, end.outcome)
+            else:
+                error = end.error or "failed"
+                store.fail(end.id, error if end.details is None else f"{error}\n\n{end.details}")
+            yield end
