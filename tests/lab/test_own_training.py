@@ -94,9 +94,21 @@ def test_misuse_is_named(tmp_path: Path, train: str, status: str, words: str | N
     if words is not None:
         errors = [o.error or "" for o in done.outcomes]
         assert all(words in e for e in errors), errors
+    if train in ("reports_twice", "unsaveable_state"):  # raised in the function: where
+        with Store(tmp_path, read_only=True) as store:
+            stored = [r.error or "" for r in store.runs()]
+        assert all(f"in {train}" in e.split("\n\n", 1)[1] for e in stored), stored
 
 
 def test_a_forgotten_scheduler_step_is_a_warning(tmp_path: Path) -> None:
+    done = _cli(
+        "compare", "--train", "tests.lab.trainables:forgets_the_scheduler", "--seeds", "1",
+        "--epochs", "3", "--out", str(tmp_path / "cli"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()  # compare says so, not only `lrlab runs`
+    assert line.startswith("lrlab: warning: 10 runs did not follow the schedule, e.g. ")
+    assert "scheduler.step() was called 0 times" in line
     compare(experiment("forgets_the_scheduler", seeds=(0,)), tmp_path)
     with Store(tmp_path, read_only=True) as store:
         cos = next(m.run for m in store.members() if m.schedule == "cos")

@@ -103,14 +103,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     skipped = sum(o.skipped for o in done.outcomes)
     resumed = sum(o.resumed_from is not None for o in done.outcomes)
     if skipped or resumed:
-        _say(f"lrlab: {skipped} runs were done already; {resumed} resumed after their last epoch")
+        _say(
+            f"lrlab: {_runs(skipped)} done already; {_runs(resumed)} resumed from what the "
+            "store had"
+        )
     print(ranking_text(done.summary))
     print(f"\nreport: {done.report}")
     for failure in done.failed:
         print(f"{failure.id}: {failure.error}", file=sys.stderr)
     if done.failed:
         print(f"lrlab: 'lrlab runs {out} --errors' shows the tracebacks", file=sys.stderr)
+    warned = {(schedule, seed) for schedule, seed, _ in done.summary.warnings}
+    if warned:
+        first = done.summary.warnings[0]
+        print(
+            f"lrlab: warning: {len(warned)} run{'' if len(warned) == 1 else 's'} did not "
+            f"follow the schedule, e.g. "
+            f"{first[0]} seed {first[1]}: {first[2]} ('lrlab runs {out}' lists them)",
+            file=sys.stderr,
+        )
     return 1 if done.failed else 0
+
+
+def _runs(count: int) -> str:
+    return f"{count} run{'' if count == 1 else 's'} {'was' if count == 1 else 'were'}"
 
 
 @contextmanager
@@ -180,6 +196,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for view, text in warned:
             print(f"  {view.run.id} ({view.schedule}, seed {view.seed}): {text}")
     if args.errors:
+        if not any(view.run.status == "failed" for view in views):
+            print("\nno failed runs")
         for view in views:
             if view.run.status == "failed" and view.run.error:
                 print(f"\n--- {view.run.id} ({view.schedule}, seed {view.seed}) failed:")

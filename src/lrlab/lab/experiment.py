@@ -269,7 +269,7 @@ class Experiment:
         if guessed is None:
             raise ValueError(
                 f"experiment: is a smaller or a larger {self.rank_metric!r} better? "
-                "give mode = 'min' or 'max'"
+                'give the mode: min or max (--mode, or mode = "..." in TOML)'
             )
         return guessed
 

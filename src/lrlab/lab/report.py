@@ -216,6 +216,7 @@ def render_html(summary: Summary, svgs: dict[str, str]) -> str:
     return environment.get_template(TEMPLATE).render(
         e=e,
         what=what,
+        builtin=e.train is None,
         ranked_by=(
             "final validation accuracy"
             if e.rank_metric == "val_accuracy"

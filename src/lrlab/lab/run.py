@@ -448,8 +448,13 @@ class Run:
             function(self)
         except _Stop:
             pass
-        except RunError as error:
+        except RunError as error:  # where the function misused the handle
             self.failure = str(error)
+            crash = Ending(
+                status="failed",
+                error=self.failure,
+                details="".join(traceback.format_exception(error)),
+            )
         except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
             if self.failure is None:
                 crash = Ending(
