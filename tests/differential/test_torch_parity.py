@@ -790,3 +790,36 @@ def test_golden_cyclic_lr() -> None:
     assert got[[0, 1000, 2000, 4000, 6000], 0].tolist() == pytest.approx(
         [0.01, 0.055, 0.1, 0.01, 0.1], rel=1e-14
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("StepLR", {"step_size": 6.0}),
+        ("MultiStepLR", {"milestones": [20 * 0.5, 20 * 0.75]}),
+        ("CosineAnnealingLR", {"T_max": 20 / 2}),
+        ("ConstantLR", {"total_iters": 4.0}),
+        ("LinearLR", {"total_iters": 8.0}),
+        ("PolynomialLR", {"total_iters": 12.0, "power": 2.0}),
+    ],
+)
+def test_whole_number_floats_are_taken_as_torch_takes_them(
+    name: str, kwargs: dict[str, object]
+) -> None:
+    """Tutorial code computes counts from epochs (``epochs * 0.5``): torch accepts them."""
+    import lrlab.torch as ours
+
+    def lrs(kind: type) -> tuple[list[float], dict[str, object]]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        scheduler = kind(optimizer, **kwargs)
+        seen = []
+        for _ in range(20):
+            optimizer.step()
+            scheduler.step()
+            seen.append(scheduler.get_last_lr()[0])
+        return seen, {k: getattr(scheduler, k) for k in kwargs}
+
+    theirs, their_state = lrs(getattr(torch.optim.lr_scheduler, name))
+    mine, my_state = lrs(getattr(ours, name))
+    assert mine == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+    assert my_state == their_state  # the value as given, as torch keeps it

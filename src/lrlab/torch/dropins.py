@@ -57,6 +57,15 @@ def _check_optimizer(optimizer: object) -> None:
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
+def _whole(value: Any) -> Any:
+    """A whole-number float where torch takes a count (``T_max=epochs / 2``,
+    ``milestones=[epochs * 0.5]``): as the int it is; anything else unchanged (the
+    schedule then names what is wrong)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class StepLR(ScheduleLR):
     """torch's ``StepLR``: multiply the lr by ``gamma`` every ``step_size`` steps."""
 
@@ -72,7 +81,7 @@ class StepLR(ScheduleLR):
         self.gamma = gamma
         super().__init__(
             optimizer,
-            lambda lr: tn.StepLR(lr=lr, step_size=step_size, gamma=gamma),
+            lambda lr: tn.StepLR(lr=lr, step_size=_whole(step_size), gamma=gamma),
             last_epoch,
             verbose=verbose,
         )
@@ -91,7 +100,7 @@ class MultiStepLR(ScheduleLR):
     ) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
-        ms = sorted(self.milestones.elements())
+        ms = sorted(_whole(m) for m in self.milestones.elements())
         super().__init__(
             optimizer,
             lambda lr: tn.MultiStepLR(lr=lr, milestones=ms, gamma=gamma),
@@ -117,7 +126,7 @@ class ConstantLR(ScheduleLR):
         self.total_iters = total_iters
         super().__init__(
             optimizer,
-            lambda lr: tn.ConstantLR(lr=lr, factor=factor, total_iters=total_iters),
+            lambda lr: tn.ConstantLR(lr=lr, factor=factor, total_iters=_whole(total_iters)),
             last_epoch,
             verbose=verbose,
         )
@@ -148,7 +157,10 @@ class LinearLR(ScheduleLR):
         super().__init__(
             optimizer,
             lambda lr: tn.LinearLR(
-                lr=lr, start_factor=start_factor, end_factor=end_factor, total_iters=total_iters
+                lr=lr,
+                start_factor=start_factor,
+                end_factor=end_factor,
+                total_iters=_whole(total_iters),
             ),
             last_epoch,
             verbose=verbose,
@@ -182,7 +194,7 @@ class PolynomialLR(ScheduleLR):
         self.power = power
         super().__init__(
             optimizer,
-            lambda lr: tn.PolynomialLR(lr=lr, total_iters=total_iters, power=power),
+            lambda lr: tn.PolynomialLR(lr=lr, total_iters=_whole(total_iters), power=power),
             last_epoch,
             verbose=verbose,
         )
@@ -203,7 +215,7 @@ class CosineAnnealingLR(ScheduleLR):
         self.eta_min = eta_min
         super().__init__(
             optimizer,
-            lambda lr: tn.CosineAnnealingLR(lr=lr, T_max=T_max, eta_min=eta_min),
+            lambda lr: tn.CosineAnnealingLR(lr=lr, T_max=_whole(T_max), eta_min=eta_min),
             last_epoch,
             verbose=verbose,
         )
