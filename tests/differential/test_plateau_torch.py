@@ -349,3 +349,28 @@ def test_warmup_then_plateau_golden() -> None:
 @given(metric_values=metrics)
 def test_warmup_then_plateau(metric_values: list[float]) -> None:
     check_warmup_then_plateau(metric_values)
+
+
+@pytest.mark.parametrize(
+    ("metric", "error"), [("abc", ValueError), (None, TypeError), ([1.0], TypeError)]
+)
+def test_a_bad_metric_raises_what_torch_raises(metric: object, error: type) -> None:
+    import lrlab.torch as ours
+
+    for kind in (torch.optim.lr_scheduler.ReduceLROnPlateau, ours.ReduceLROnPlateau):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        with pytest.raises(error):
+            kind(optimizer).step(metric)
+
+
+def test_a_numeric_string_metric_is_taken_as_torch_takes_it() -> None:
+    import lrlab.torch as ours
+
+    def lrs(kind: type) -> list[float]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        scheduler = kind(optimizer, patience=0)
+        for value in ("1.0", "1.0", "0.5", "0.5", "0.5"):
+            scheduler.step(value)
+        return [g["lr"] for g in optimizer.param_groups]
+
+    assert lrs(ours.ReduceLROnPlateau) == lrs(torch.optim.lr_scheduler.ReduceLROnPlateau)

@@ -584,10 +584,10 @@ class ReduceLROnPlateau(ScheduleLR):
         # torch's ReduceLROnPlateau has no step-order check: step without LRScheduler.step.
         # One set of counters for every group (same metric, same settings, as in torch);
         # each group reduces its own lr with its own min_lr.
-        try:
+        try:  # what torch's float(metrics) takes and raises: '0.5' in, ValueError for 'abc'
             value = float(metrics)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise TypeError(
+        except (TypeError, ValueError) as error:
+            raise type(error)(
                 f"ReduceLROnPlateau.step: metric must be a number, got {metrics!r}"
             ) from None
         before = list(self._last_lr) if self.verbose else []
