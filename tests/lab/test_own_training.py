@@ -235,6 +235,11 @@ def test_the_regression_example_runs_in_the_lab(tmp_path: Path) -> None:
     done = compare(e, tmp_path)
     assert not done.failed
     assert done.summary.others == ["val_loss", "val_mae"]
+    from lrlab.lab.listing import run_views, runs_table
+
+    with Store(tmp_path, read_only=True) as store:
+        rows = runs_table(run_views(store))
+    assert all(row[6].startswith("val_mse=") for row in rows[1:])  # what it ranks by
     assert all(len(r.final) == 2 for r in done.summary.rows)
 
 

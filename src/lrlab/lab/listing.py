@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lrlab.lab.experiment import Experiment
 from lrlab.lab.records import Epoch, RunRecord, finite_or_none
 from lrlab.lab.store import Store
 
@@ -34,6 +35,8 @@ class RunView:
     schedule: str
     seed: int
     epochs: tuple[Epoch, ...]
+    rank_metric: str | None = None
+    """The metric that latest experiment ranks by (None: no experiment)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The run's entry of the ``lrlab runs --json`` document."""
@@ -66,12 +69,19 @@ def run_views(store: Store, experiment: str | None = None) -> list[RunView]:
     chosen = None if experiment is None else {store.find_experiment(experiment).id}
     names: dict[str, tuple[str, int]] = {}
     owners: dict[str, list[str]] = {}
+    ranked: dict[str, str] = {}
     for record in reversed(experiments):  # oldest first: the latest experiment names a run
         if chosen is not None and record.id not in chosen:
             continue
+        try:
+            metric: str | None = Experiment.from_mapping(record.config).rank_metric
+        except (TypeError, ValueError, KeyError):  # a config this lrlab cannot read
+            metric = None
         for member in store.members(record.id):
             names[member.run] = (member.schedule, member.seed)
             owners.setdefault(member.run, []).insert(0, record.id)
+            if metric is not None:
+                ranked[member.run] = metric
     views = []
     for run in store.runs():
         if chosen is not None and run.id not in names:
@@ -88,6 +98,7 @@ def run_views(store: Store, experiment: str | None = None) -> list[RunView]:
                 schedule=schedule,
                 seed=seed,
                 epochs=tuple(store.epochs(run.id)),
+                rank_metric=ranked.get(run.id),
             )
         )
     return views
@@ -108,7 +119,7 @@ def runs_table(views: list[RunView]) -> list[list[str]]:
             status += f" at step {run.diverged_at}"
         if run.warnings:
             status += " (warnings)"
-        last = _last(view.epochs[-1]) if view.epochs else "-"
+        last = _last(view.epochs[-1], view.rank_metric) if view.epochs else "-"
         rows.append(
             [
                 run.id,
@@ -124,10 +135,15 @@ def runs_table(views: list[RunView]) -> list[list[str]]:
     return rows
 
 
-def _last(epoch: Epoch) -> str:
-    """The last epoch's headline metric: the validation accuracy, else the loss, else
-    the first reported."""
-    for name in ("val_accuracy", "val_loss", *epoch.metrics):
+def _last(epoch: Epoch, rank_metric: str | None) -> str:
+    """The last epoch's headline metric: the one its experiment ranks by, else the
+    validation accuracy, else the loss, else the first reported."""
+    for name in (
+        *([rank_metric] if rank_metric else []),
+        "val_accuracy",
+        "val_loss",
+        *epoch.metrics,
+    ):
         value = epoch.get(name)
         if value is not None:
             shown = f"{100 * value:.2f}%" if name == "val_accuracy" else f"{value:.4g}"
