@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -91,16 +91,22 @@ def test_what_was_reported_is_committed_when_the_training_fails() -> None:
     assert calls == [[0], [1], [2, 3]]
 
 
-def test_a_report_without_state_never_checkpoints() -> None:
-    def stateless(run: Run) -> None:
+def _reporting(state: object) -> Callable[[Run], None]:
+    """A trainable of one optimizer step an epoch that reports ``state`` each epoch."""
+
+    def train(run: Run) -> None:
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=run.lr)
         run.scheduler(optimizer, steps_per_epoch=1)
         for _ in run.epochs():
             optimizer.step()
-            run.report(val_loss=1.0)
+            run.report(val_loss=1.0, state=state)
 
+    return train
+
+
+def test_a_report_without_state_never_checkpoints() -> None:
     seen, commit = _commits()
-    Run(CONFIG, commit=commit, **EVERY).execute(stateless)
+    Run(CONFIG, commit=commit, **EVERY).execute(_reporting(None))
     assert [data for _, data in seen] == [None] * 6
 
 
@@ -167,13 +173,7 @@ class _Opaque:
 
 
 def test_a_state_that_cannot_be_read_back_fails_at_the_first_checkpoint() -> None:
-    def opaque_state(run: Run) -> None:
-        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=run.lr)
-        run.scheduler(optimizer, steps_per_epoch=1)
-        for _ in run.epochs():
-            optimizer.step()
-            run.report(val_loss=1.0, state={"ok": torch.zeros(2), "bad": _Opaque()})
-
+    opaque_state = _reporting({"ok": torch.zeros(2), "bad": _Opaque()})
     seen, commit = _commits()
     ending = Run(CONFIG, commit=commit).execute(opaque_state)
     assert ending.status == "failed"

@@ -464,7 +464,7 @@ class Run:
                 )
         finally:
             torch.set_num_threads(previous)
-        if self.store_error is None and self._pending and self._commit is not None:
+        if self.store_error is None and self._pending:
             with suppress(_Stop):  # what was reported is committed, however the run ended
                 self._send(None)
         if self.store_error is not None:
