@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -186,8 +187,10 @@ def test_compare_runs_ranks_reports_then_reuses_the_store(
         "metric",
         "time",
         "s",
+        "node",
     ]
     assert all(line.split()[6].startswith("val_accuracy=") for line in lines[1:])
+    assert all(line.split()[-1] == platform.node() for line in lines[1:])
     assert sorted(line.split()[2] for line in lines[1:]) == ["constant", "constant", "cos", "cos"]
     assert all("finished" in line and "2/2" in line for line in lines[1:])
 

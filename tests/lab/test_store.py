@@ -84,7 +84,7 @@ def test_a_newer_store_is_refused(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     for read_only in (True, False):
-        with pytest.raises(StoreError, match=r"schema version 4, written by a newer lrlab"):
+        with pytest.raises(StoreError, match=rf"schema version {SCHEMA_VERSION + 1}, written by"):
             Store(tmp_path, read_only=read_only)
 
 
@@ -215,6 +215,7 @@ def test_runs_filters_by_experiment(v1: Path, capsys: pytest.CaptureFixture[str]
         "metric",
         "time",
         "s",
+        "node",
     ]
     assert main(["runs", str(v1), "--experiment", "zzz"]) == 2
     err = capsys.readouterr().err
@@ -262,7 +263,7 @@ def test_a_failing_store_write_is_exit_1_with_the_store_named(
 ) -> None:
     from lrlab.lab.store import StoreWriteError
 
-    def full(*_: object) -> None:
+    def full(*_: object, **__: object) -> None:
         raise StoreWriteError(f"cannot write the store {str(tmp_path)!r}: database or disk is full")
 
     monkeypatch.setattr(Store, "save_epochs", full)

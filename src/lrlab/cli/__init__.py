@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from lrlab import __version__
 from lrlab.cli.usage import PROG, Parser, UsageError, WriteFailed
 from lrlab.cli.usage import positive_int as _positive_int
+from lrlab.lab.records import MAX_JOBS
 
 __all__ = ["PROG", "UsageError", "build_parser", "main"]
 
@@ -129,7 +130,32 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     compare.add_argument("--out", required=True, help="output directory (store and report)")
     compare.add_argument(
-        "--jobs", type=_jobs, default=1, help=f"worker processes (at most {MAX_JOBS})"
+        "--jobs",
+        type=_jobs,
+        help=f"runs at once: worker processes, or a local Ray instance's CPUs (at most "
+        f"{MAX_JOBS}; default 1)",
+    )
+    compare.add_argument(
+        "--executor",
+        choices=("inprocess", "processes", "ray"),
+        help="where runs train (default: processes with --jobs > 1, else inprocess); ray: "
+        "see docs/cluster.md",
+    )
+    compare.add_argument(
+        "--address",
+        help="with --executor ray: the cluster, 'auto' or HOST:PORT (default: a local Ray "
+        "instance of --jobs CPUs, started and stopped by lrlab)",
+    )
+    compare.add_argument(
+        "--checkpoint-dir",
+        metavar="URI",
+        help="storage every worker reaches (a path, or an fsspec URL such as s3://...): "
+        "checkpoints go there, and the store keeps references",
+    )
+    compare.add_argument(
+        "--runtime-env",
+        metavar="JSON",
+        help='with --executor ray: Ray\'s runtime environment, e.g. \'{"working_dir": "."}\'',
     )
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -183,10 +209,6 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     report = commands.add_parser("report", help="write DIR/report.html from the store")
     report.add_argument("directory", metavar="DIR")
     report.add_argument("--experiment", help="experiment id (default: the latest run)")
-
-
-MAX_JOBS = 256
-"""The most ``--jobs`` (the pool never starts more workers than there are runs)."""
 
 
 def _jobs(text: str) -> int:

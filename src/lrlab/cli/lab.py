@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import signal
 import sys
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lrlab.cli.usage import UsageError, check_figure_path, output_error
-from lrlab.lab.experiment import Experiment, entries_from, read_toml
+from lrlab.lab.experiment import Execution, Experiment, entries_from, read_toml
 from lrlab.lab.store import Store, StoreError, StoreWriteError
 
 _FLAGS = (
@@ -51,12 +52,27 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
 
 
+_EXECUTION_FLAGS = ("executor", "jobs", "address", "checkpoint_dir")
+"""Flags that set the `Execution` key of the same name."""
+
+
 def experiment_from(args: argparse.Namespace) -> Experiment:
     """The experiment of a ``compare`` command line: the --config file, then the flags."""
+    return _read(args)[0]
+
+
+def _read(args: argparse.Namespace) -> tuple[Experiment, Execution]:
     data: dict[str, Any] = {}
     try:
         if args.config is not None:
             data = read_toml(args.config)
+        execution, data = Execution.split(data, source=args.config or "compare")
+        given = {key: getattr(args, key) for key in _EXECUTION_FLAGS}
+        if args.runtime_env is not None:
+            given["runtime_env"] = _runtime_env(args.runtime_env)
+        given = {key: value for key, value in given.items() if value is not None}
+        if given:
+            execution = _with_flags(execution, given)
         for key in _FLAGS:
             value = getattr(args, key)
             if value is not None:
@@ -66,9 +82,32 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
         if args.schedule:
             entries = entries_from(args.schedule, per=args.per)
             data["schedules"] = [dataclasses.asdict(e) for e in entries]
-        return Experiment.from_mapping(data, source=args.config or "compare")
+        return Experiment.from_mapping(data, source=args.config or "compare"), execution
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def _with_flags(execution: Execution, given: dict[str, Any]) -> Execution:
+    try:
+        return dataclasses.replace(execution, **given)
+    except (TypeError, ValueError) as error:
+        keys = "|".join((*_EXECUTION_FLAGS, "runtime_env"))
+        text = re.sub(
+            rf"\b({keys})\b",
+            lambda key: "--" + key.group(1).replace("_", "-"),
+            str(error).removeprefix("execution: "),
+        )
+        raise ValueError(f"compare: {text}") from None
+
+
+def _runtime_env(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--runtime-env must be a JSON object, got {text!r}: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--runtime-env must be a JSON object, got {text!r}")
+    return value
 
 
 def output_directory(text: str) -> Path:
@@ -85,16 +124,25 @@ def output_directory(text: str) -> Path:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run the experiment, print the ranking and the report's path."""
     out = output_directory(args.out)
-    experiment = experiment_from(args)  # usage errors come before torch is imported
+    experiment, execution = _read(args)  # usage errors come before torch is imported
 
-    from lrlab.lab.compare import ExperimentError, NoSuggestion, compare
+    from lrlab.lab.compare import ExperimentError, NoSuggestion, compare, executor_for
     from lrlab.lab.ranking import ranking_text
-    from lrlab.lab.runner import InProcess, ProcessPool
 
-    executor = ProcessPool(args.jobs) if args.jobs > 1 else InProcess()
+    try:
+        executor = executor_for(execution)
+    except ImportError as error:
+        raise UsageError(str(error)) from None
     try:
         with _progress(quiet=args.quiet) as progress, _terminate_as_interrupt():
-            done = compare(experiment, out, executor=executor, progress=progress, log=_say)
+            done = compare(
+                experiment,
+                out,
+                executor=executor,
+                progress=progress,
+                log=_say,
+                checkpoint_dir=execution.checkpoint_dir,
+            )
     except ExperimentError as error:
         raise UsageError(str(error)) from None
     except NoSuggestion as error:

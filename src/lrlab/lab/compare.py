@@ -28,9 +28,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from lrlab.lab import storage
 from lrlab.lab.config import batches_per_epoch
 from lrlab.lab.data import load
-from lrlab.lab.experiment import Experiment
+from lrlab.lab.experiment import Execution, Experiment
 from lrlab.lab.imports import reference_of
 from lrlab.lab.models import check_model
 from lrlab.lab.records import ExperimentRecord, Member, stable_id
@@ -87,6 +88,25 @@ NOMINAL_STEPS = 10
 function says the true number when it calls ``run.scheduler``)."""
 
 
+def executor_for(execution: Execution) -> Executor:
+    """The executor ``execution`` describes (`lrlab.lab.cluster.RayUnavailable` when it is
+    Ray and Ray is not installed).
+
+    >>> type(executor_for(Execution(jobs=2))).__name__
+    'ProcessPool'
+    """
+    if execution.kind == "ray":
+        from lrlab.lab.cluster import RayExecutor, require_ray
+
+        require_ray()
+        return RayExecutor(
+            execution.jobs, address=execution.address, runtime_env=execution.runtime_env
+        )
+    if execution.kind == "processes":
+        return ProcessPool(execution.jobs)
+    return InProcess()
+
+
 def check(experiment: Experiment, train: Trainable | None = None) -> None:
     """Everything that can fail before training: data, model and each schedule's spec;
     with own training, that its function imports (or ``train`` is given)."""
@@ -108,12 +128,15 @@ def compare(
     executor: Executor | None = None,
     progress: Progress | None = None,
     log: Log | None = None,
+    checkpoint_dir: str | None = None,
 ) -> Done:
     """Run ``experiment`` into ``directory`` (skipping finished runs) and write the report.
 
     ``train``: own training, a function ``train(run)`` (see `lrlab.lab.Run`); any
     callable in process, one that pickles (a module-level function) with a process pool.
     Without it, ``experiment.train`` names the function, or the built-in trainer trains.
+    ``checkpoint_dir``: storage every worker reaches (a path or an fsspec URL) where
+    checkpoints are written; the store then commits references (`lrlab.lab.storage`).
 
     In order: take the directory's lock (`StoreError` if another compare holds it),
     `check` the experiment (`ExperimentError`), choose the lr (`auto_lr` when it is
@@ -123,6 +146,8 @@ def compare(
     with exclusive(Path(directory)):
         try:
             check(experiment, train)
+            if checkpoint_dir is not None:
+                storage.check(checkpoint_dir)
         except (ValueError, TypeError, OSError, ImportError) as error:
             raise ExperimentError(str(error)) from None
         if experiment.lr == "auto":
@@ -131,7 +156,15 @@ def compare(
                 log(f"lr {lr[0]:.4g}: {lr[1]}")
         else:
             lr = (float(experiment.lr), "given")
-        return _run(experiment, directory, executor=executor, progress=progress, lr=lr, train=train)
+        return _run(
+            experiment,
+            directory,
+            executor=executor,
+            progress=progress,
+            lr=lr,
+            train=train,
+            checkpoint_dir=checkpoint_dir,
+        )
 
 
 def _with_train(
@@ -203,6 +236,7 @@ def _run(
     progress: Progress | None,
     lr: tuple[float, str],
     train: Trainable | None,
+    checkpoint_dir: str | None,
 ) -> Done:
     value, source = lr
     runs = experiment.runs(lr=value)
@@ -236,6 +270,7 @@ def _run(
             executor or InProcess(),
             train=train,
             required=(experiment.rank_metric,),
+            checkpoint_dir=checkpoint_dir,
         ):
             outcomes.append(outcome)
             if progress is not None:

@@ -15,6 +15,8 @@ import csv
 import io
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +73,50 @@ def _synthetic() -> tuple[np.ndarray, np.ndarray, None]:
     return x.astype(np.float64), y.astype(np.int64), None
 
 
+Raw = tuple[np.ndarray, np.ndarray]
+"""A user file's checked features and integer labels, before the split."""
+
+_PROVIDED: dict[str, Raw] = {}
+
+
+def read_file(name: str) -> Raw:
+    """The checked contents of the data file ``name`` (what `load` splits), so that a
+    driver can read it once and hand it to workers that cannot reach the file.
+
+    >>> import tempfile, numpy as np
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.savez(f"{d}/xy.npz", x=np.eye(30), y=np.arange(30) % 3)
+    ...     x, y = read_file(f"{d}/xy.npz")
+    >>> x.shape, y[:4].tolist()
+    ((30, 30), [0, 1, 2, 0])
+    """
+    x, y, _ = _from_file(Path(name))
+    return x, y
+
+
+@contextmanager
+def provided(name: str, raw: Raw) -> Iterator[None]:
+    """Within the block, `load` takes ``name``'s contents from ``raw`` (read elsewhere by
+    `read_file`) instead of reading the file.
+
+    >>> import numpy as np
+    >>> raw = (np.tile(np.arange(8.0), (60, 1)) + np.arange(60)[:, None], np.arange(60) % 2)
+    >>> with provided("elsewhere.npz", raw):
+    ...     load("elsewhere.npz", seed=0).n_features
+    8
+    """
+    key = str(Path(name))
+    _PROVIDED[key] = raw
+    try:
+        yield
+    finally:
+        del _PROVIDED[key]
+
+
 def _from_file(path: Path) -> tuple[np.ndarray, np.ndarray, None]:
+    if str(path) in _PROVIDED:
+        x, y = _PROVIDED[str(path)]
+        return x, y, None
     where = f"dataset {str(path)!r}"
     if not path.exists():
         raise ValueError(

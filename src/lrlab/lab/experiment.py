@@ -50,7 +50,7 @@ from lrlab.lab.config import (
     check_metric_name,
     schedule_for,
 )
-from lrlab.lab.records import stable_id
+from lrlab.lab.records import MAX_JOBS, stable_id
 from lrlab.schedules._base import check_choice, check_int
 from lrlab.spec import SpecError
 
@@ -364,11 +364,87 @@ class Experiment:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Experiment:
-        """Read a TOML file (see the module docs); errors name the file and the key."""
-        return cls.from_mapping(read_toml(path), source=str(path))
+        """Read a TOML file (see the module docs); errors name the file and the key. The
+        file's `Execution` keys are read by `Execution.from_mapping`, not here."""
+        _, rest = Execution.split(read_toml(path), source=str(path))
+        return cls.from_mapping(rest, source=str(path))
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Experiment)}
+
+EXECUTORS = ("inprocess", "processes", "ray")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Execution:
+    """Where and how an experiment's runs train. Not part of the experiment (nor of its
+    id): the lab gives the same numbers on every executor.
+
+    ``executor``: ``inprocess``, ``processes`` (``jobs`` worker processes) or ``ray``
+    (default: ``processes`` when ``jobs`` > 1, else ``inprocess``); ``address``: the Ray
+    cluster (``auto`` or ``host:port``; default a local instance of ``jobs`` CPUs);
+    ``checkpoint_dir``: storage every worker reaches, for checkpoints (a path or an fsspec
+    URL); ``runtime_env``: Ray's runtime environment for the tasks.
+
+    >>> Execution(jobs=2).kind, Execution(executor="ray", address="auto").kind
+    ('processes', 'ray')
+    >>> Execution(address="auto")
+    Traceback (most recent call last):
+    ...
+    ValueError: execution: address needs executor 'ray', got executor 'inprocess'
+    """
+
+    executor: Literal["inprocess", "processes", "ray"] | None = None
+    jobs: int = 1
+    address: str | None = None
+    checkpoint_dir: str | None = None
+    runtime_env: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.executor is not None:
+            check_choice("execution", "executor", self.executor, EXECUTORS)
+        check_int("execution", "jobs", self.jobs, maximum=MAX_JOBS)
+        for key in ("address", "checkpoint_dir"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"execution: {key} must be a non-empty string, got {value!r}")
+        if self.runtime_env is not None and not isinstance(self.runtime_env, Mapping):
+            raise ValueError(f"execution: runtime_env must be a table, got {self.runtime_env!r}")
+        for key in ("address", "runtime_env"):
+            if getattr(self, key) is not None and self.kind != "ray":
+                raise ValueError(
+                    f"execution: {key} needs executor 'ray', got executor {self.kind!r}"
+                )
+        if self.address is not None and self.jobs > 1:
+            raise ValueError(
+                f"execution: jobs does not apply with an address (a cluster runs as many "
+                f"runs as it has CPUs), got jobs {self.jobs} and address {self.address!r}"
+            )
+        if self.executor == "inprocess" and self.jobs > 1:
+            raise ValueError(
+                f"execution: executor 'inprocess' runs one job at a time, got jobs {self.jobs}; "
+                "choose executor 'processes' or 'ray'"
+            )
+
+    @property
+    def kind(self) -> str:
+        """The executor, its default resolved."""
+        if self.executor is not None:
+            return self.executor
+        return "processes" if self.jobs > 1 else "inprocess"
+
+    @classmethod
+    def split(
+        cls, data: Mapping[str, Any], *, source: str = "config"
+    ) -> tuple[Execution, dict[str, Any]]:
+        """The execution keys of a TOML-like mapping, and the rest (the experiment's)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        mine = {k: v for k, v in data.items() if k in names}
+        rest = {k: v for k, v in data.items() if k not in names}
+        try:
+            return cls(**mine), rest
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{source}: {error}") from None
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

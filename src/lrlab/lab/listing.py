@@ -111,7 +111,19 @@ def runs_document(views: list[RunView]) -> dict[str, Any]:
 
 def runs_table(views: list[RunView]) -> list[list[str]]:
     """The rows ``lrlab runs`` prints, with a header row."""
-    rows = [["id", "experiment", "schedule", "seed", "status", "epochs", "last metric", "time s"]]
+    rows = [
+        [
+            "id",
+            "experiment",
+            "schedule",
+            "seed",
+            "status",
+            "epochs",
+            "last metric",
+            "time s",
+            "node",
+        ]
+    ]
     for view in views:
         run = view.run
         status: str = run.status
@@ -130,6 +142,7 @@ def runs_table(views: list[RunView]) -> list[list[str]]:
                 f"{run.epochs_done}/{run.config.get('epochs', '?')}",
                 last,
                 "-" if run.seconds is None else f"{run.seconds:.1f}",
+                run.node or "-",
             ]
         )
     return rows

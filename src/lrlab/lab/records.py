@@ -25,6 +25,8 @@ Status = Literal["pending", "running", "finished", "diverged", "failed"]
 STATUSES: tuple[Status, ...] = ("pending", "running", "finished", "diverged", "failed")
 DONE: tuple[Status, ...] = ("finished", "diverged")
 """Statuses that need no more training."""
+MAX_JOBS = 256
+"""The most runs at once on one machine (a pool never starts more workers than runs)."""
 
 
 def stable_id(data: Mapping[str, Any]) -> str:
@@ -79,6 +81,18 @@ class Epoch:
         """
         values = {"epoch": self.epoch, "lr": self.lr, "seconds": self.seconds, **self.metrics}
         return {key: finite_or_none(value) for key, value in values.items()}
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """Where a run's checkpoint lies on storage every node reaches (``--checkpoint-dir``):
+    the store commits this reference instead of the checkpoint's bytes."""
+
+    uri: str
+
+
+Checkpoint = bytes | CheckpointRef
+"""A committed checkpoint: its bytes, or where they are."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import platform
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
@@ -27,8 +28,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from lrlab.lab import storage
 from lrlab.lab.config import TrainConfig
-from lrlab.lab.records import DONE, Epoch, Outcome, Status
+from lrlab.lab.records import DONE, Checkpoint, CheckpointRef, Epoch, Outcome, Status
 from lrlab.lab.store import Store
 
 WORKER_DIED = "its worker process died (killed by the OS, or out of memory?), twice"
@@ -46,8 +48,16 @@ class Task:
     process only); None: import it, or the built-in trainer."""
     history: tuple[Epoch, ...] = ()
     """The epochs the store has committed."""
-    checkpoint: bytes | None = field(default=None, repr=False)
-    """The run's latest committed checkpoint."""
+    checkpoint: Checkpoint | None = field(default=None, repr=False)
+    """The run's latest committed checkpoint (its bytes, or where they are)."""
+    checkpoint_dir: str | None = None
+    """Storage every node reaches (a path or an fsspec URL): checkpoints are written there
+    and only their references travel (`lrlab.lab.storage`); None: the bytes travel."""
+
+    @property
+    def run(self) -> str:
+        """The run's id."""
+        return TrainConfig(**self.config).run_id
 
     def after(self, commit: Commit) -> Task:
         """This task as it resumes once ``commit`` is committed."""
@@ -63,7 +73,9 @@ class Commit:
 
     run: str
     epochs: tuple[Epoch, ...]
-    checkpoint: bytes | None = field(default=None, repr=False)
+    checkpoint: Checkpoint | None = field(default=None, repr=False)
+    node: str = ""
+    """Where the run is training (the store shows it while it runs)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +92,13 @@ class RunEnd:
     """A failed run's traceback."""
     outcome: Outcome | None = field(default=None, repr=False)
     """A finished or diverged run's end, as the store records it."""
+    node: str = ""
+    """Where it ran (an executor may name more than the host: a Ray node's id)."""
+
+    def on(self, node: str) -> RunEnd:
+        """This end as it ran on ``node``."""
+        outcome = None if self.outcome is None else dataclasses.replace(self.outcome, node=node)
+        return dataclasses.replace(self, node=node, outcome=outcome)
 
 
 Send = Callable[[Commit], None]
@@ -199,12 +218,12 @@ def _serve(conn: Connection, function: Work) -> None:
         try:
             end = function(task, conn.send)
         except Exception as error:  # a bug outside the run's own code: the run fails
-            end = RunEnd(id=TrainConfig(**task.config).run_id, status="failed", error=repr(error))
+            end = RunEnd(id=task.run, status="failed", error=repr(error), node=platform.node())
         conn.send(end)
 
 
 def _died(task: Task) -> RunEnd:
-    return RunEnd(id=TrainConfig(**task.config).run_id, status="failed", error=WORKER_DIED)
+    return RunEnd(id=task.run, status="failed", error=WORKER_DIED)
 
 
 def trainable_for(config: TrainConfig, given: Callable[..., None] | None = None) -> Any:
@@ -234,29 +253,37 @@ def run_task(task: Task, send: Send) -> RunEnd:
 
     config = TrainConfig(**task.config)
     run = config.run_id
+    node = platform.node()
+    where = task.checkpoint_dir
 
     def commit(epochs: Sequence[Epoch], data: bytes | None) -> None:
-        send(Commit(run, tuple(epochs), data))
+        checkpoint: Checkpoint | None = data
+        if where is not None and data is not None:
+            checkpoint = storage.put(where, run, epochs[-1].epoch, data)
+        send(Commit(run, tuple(epochs), checkpoint, node))
 
     history = list(task.history)
     try:
+        state = task.checkpoint
+        if isinstance(state, CheckpointRef):
+            state = storage.get(state)
         handle = Run(
-            config,
-            checkpoint=task.checkpoint,
-            history=history,
-            commit=commit,
-            required=task.required,
+            config, checkpoint=state, history=history, commit=commit, required=task.required
         )
-    except Exception:  # an unreadable checkpoint (damaged, another torch): train it all again
+    except Exception:  # an unreadable checkpoint (damaged, gone, another torch): train again
         handle = Run(config, history=history, commit=commit, required=task.required)
     try:
         function = trainable_for(config, task.train)
     except ValueError as error:
-        return RunEnd(id=run, status="failed", error=str(error))
+        return RunEnd(id=run, status="failed", error=str(error), node=node)
     ending = handle.execute(function)
     if ending.status == "failed":
         return RunEnd(
-            id=run, status="failed", error=ending.error or "failed", details=ending.details
+            id=run,
+            status="failed",
+            error=ending.error or "failed",
+            details=ending.details,
+            node=node,
         )
     assert ending.outcome is not None
     return RunEnd(
@@ -264,6 +291,7 @@ def run_task(task: Task, send: Send) -> RunEnd:
         status=ending.outcome.status,
         resumed_from=handle.resumed_from,
         outcome=ending.outcome,
+        node=node,
     )
 
 
@@ -274,39 +302,60 @@ def run_all(
     *,
     train: Callable[..., None] | None = None,
     required: tuple[str, ...] = (),
+    checkpoint_dir: str | None = None,
 ) -> Iterator[RunEnd]:
     """Run every config (skipping finished ones); yields each run's end as it comes,
     once the store holds it.
 
     ``train``: own training's function, when the configs' ``train`` reference does not
-    import it (in-process executors only); ``required``: metrics every report holds.
+    import it (in-process executors only); ``required``: metrics every report holds;
+    ``checkpoint_dir``: where workers write checkpoints (`Task.checkpoint_dir`).
     """
     unique = {config.run_id: config for config in configs}  # the same run is trained once
+    references: dict[str, CheckpointRef] = {}  # each run's committed checkpoint elsewhere
+
+    def forget(run: str) -> None:
+        if run in references:
+            storage.remove(references.pop(run))
+
     with Store(directory) as store:
         todo = []
         for run, config in unique.items():
             status = store.register(run, config.to_dict())
             if status in DONE:
                 yield RunEnd(id=run, status=status, skipped=True)
-            else:
-                if status == "failed":  # tried before and failed: start over
-                    store.restart(run)
-                todo.append(config)
+                continue
+            committed = store.checkpoint(run)
+            if isinstance(committed, CheckpointRef):
+                references[run] = committed
+            if status == "failed":  # tried before and failed: start over
+                store.restart(run)
+                forget(run)
+            todo.append(config)
 
         def tasks() -> Iterator[Task]:  # read as they start: one checkpoint at a time
             for config in todo:
                 run = config.run_id
                 history = tuple(store.epochs(run))
                 checkpoint = store.checkpoint(run)
-                yield Task(config.to_dict(), required, train, history, checkpoint)
+                yield Task(config.to_dict(), required, train, history, checkpoint, checkpoint_dir)
 
         def receive(commit: Commit) -> None:
-            store.save_epochs(commit.run, commit.epochs, commit.checkpoint)
+            store.save_epochs(commit.run, commit.epochs, commit.checkpoint, node=commit.node)
+            if commit.checkpoint is not None:
+                forget(commit.run)
+                if isinstance(commit.checkpoint, CheckpointRef):
+                    references[commit.run] = commit.checkpoint
 
         for end in (executor or InProcess()).map(run_task, tasks(), receive):
             if end.outcome is not None:
                 store.finish(end.id, end.outcome)
+                forget(end.id)
             else:
                 error = end.error or "failed"
-                store.fail(end.id, error if end.details is None else f"{error}\n\n{end.details}")
+                store.fail(
+                    end.id,
+                    error if end.details is None else f"{error}\n\n{end.details}",
+                    node=end.node,
+                )
             yield end

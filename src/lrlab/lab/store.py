@@ -42,6 +42,8 @@ from typing import Any, TypeVar, cast
 
 from lrlab.lab.records import (
     STATUSES,
+    Checkpoint,
+    CheckpointRef,
     Epoch,
     ExperimentRecord,
     Member,
@@ -51,10 +53,11 @@ from lrlab.lab.records import (
 )
 
 FILENAME = "lrlab.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version 1: the first lab store (no ``user_version``; fixed metric columns, test_accuracy).
 Version 2: metrics and final results as JSON, the engine and node of each run.
-Version 3: each run's warnings; a large checkpoint is a file beside the store."""
+Version 3: each run's warnings; a large checkpoint is a file beside the store.
+Version 4: a checkpoint may be a reference (``uri``) to storage outside the store."""
 INLINE_CHECKPOINT = 1 << 20
 """Checkpoints up to this many bytes live in the store; larger ones are files in
 `CHECKPOINTS` (the SQLite file stays small and fast)."""
@@ -117,7 +120,8 @@ CREATE TABLE checkpoints (
     run TEXT PRIMARY KEY REFERENCES runs(id),
     epoch INTEGER NOT NULL,
     data BLOB NOT NULL,
-    file TEXT
+    file TEXT,
+    uri TEXT
 );
 """
 TABLES = frozenset({"experiments", "members", "runs", "epochs", "lrs", "lr_finds", "checkpoints"})
@@ -131,10 +135,12 @@ _RUN_COLUMNS = {
     3: "r.id, r.config, r.status, r.diverged_at, r.final, r.seconds, r.steps_per_epoch, "
     "r.error, r.engine, r.node, r.warnings",
 }
+_RUN_COLUMNS[4] = _RUN_COLUMNS[3]
 _EPOCH_COLUMNS = {
     1: "epoch, lr, seconds, train_loss, val_loss, val_accuracy",
     2: "epoch, lr, seconds, metrics",
     3: "epoch, lr, seconds, metrics",
+    4: "epoch, lr, seconds, metrics",
 }
 
 
@@ -374,20 +380,29 @@ class Store:
         return _status(rows[0][0]) if rows else None
 
     def save_epochs(
-        self, run: str, epochs: Sequence[Epoch], checkpoint: bytes | None = None
+        self,
+        run: str,
+        epochs: Sequence[Epoch],
+        checkpoint: Checkpoint | None = None,
+        *,
+        node: str | None = None,
     ) -> None:
         """The epochs' rows and, if given, the run's checkpoint after the last of them, in
         one transaction.
 
         A checkpoint above `INLINE_CHECKPOINT` bytes is first written and synced to a file
         in `CHECKPOINTS` that the commit then names; the one it supersedes is removed after
-        the commit (a crash in between leaves a stray file, never a missing one).
+        the commit (a crash in between leaves a stray file, never a missing one). A
+        `CheckpointRef` is committed as the reference alone; its owner removes what it
+        supersedes. ``node``: where the run is training now.
         """
         if not epochs:
             raise ValueError("save_epochs: no epochs to save")
         last = epochs[-1].epoch
-        file = None
-        if checkpoint is not None and len(checkpoint) > INLINE_CHECKPOINT:
+        file = uri = None
+        if isinstance(checkpoint, CheckpointRef):
+            uri, checkpoint = checkpoint.uri, b""
+        elif checkpoint is not None and len(checkpoint) > INLINE_CHECKPOINT:
             file = self._write_checkpoint_file(run, last, checkpoint)
             checkpoint = b""
         with self.transaction() as db:
@@ -397,11 +412,13 @@ class Store:
             )
             if checkpoint is not None:
                 db.execute(
-                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
-                    (run, last, checkpoint, file),
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
+                    (run, last, checkpoint, file, uri),
                 )
             db.execute(
-                "UPDATE runs SET status = 'running', updated = ? WHERE id = ?", (time.time(), run)
+                "UPDATE runs SET status = 'running', node = COALESCE(?, node), updated = ? "
+                "WHERE id = ?",
+                (node or None, time.time(), run),
             )
         if checkpoint is not None:
             self._remove_checkpoint_files(run, keep=file)
@@ -435,18 +452,20 @@ class Store:
                 with suppress(OSError):
                     path.unlink()
 
-    def checkpoint(self, run: str) -> bytes | None:
-        """The run's latest checkpoint's bytes (it may be older than the last committed
-        epoch), None if there is none or its file is gone."""
-        version_has_files = self.version >= 3
+    def checkpoint(self, run: str) -> Checkpoint | None:
+        """The run's latest checkpoint (it may be older than the last committed epoch):
+        its bytes, or the `CheckpointRef` committed for it; None if there is none or its
+        file is gone."""
+        file_column = "file" if self.version >= 3 else "NULL"
+        uri_column = "uri" if self.version >= 4 else "NULL"
         rows = self._rows(
-            f"SELECT data, {'file' if version_has_files else 'NULL'} FROM checkpoints "
-            "WHERE run = ?",
-            (run,),
+            f"SELECT data, {file_column}, {uri_column} FROM checkpoints WHERE run = ?", (run,)
         )
         if not rows:
             return None
-        data, file = rows[0]
+        data, file, uri = rows[0]
+        if uri is not None:
+            return CheckpointRef(str(uri))
         if file is None:
             return bytes(data)
         try:
@@ -782,10 +801,12 @@ def _upgrade_v1(db: sqlite3.Connection) -> None:
 
 
 def _upgrade_v2(db: sqlite3.Connection) -> None:
-    """Version 2 to 3: each run's warnings (none for old runs), a checkpoint's file."""
+    """Version 2 to 4: each run's warnings (none for old runs), a checkpoint's file and
+    reference."""
     for table, column, kind in (
         ("runs", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
         ("checkpoints", "file", "TEXT"),
+        ("checkpoints", "uri", "TEXT"),
     ):
         columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in columns:
