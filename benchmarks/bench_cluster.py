@@ -1,15 +1,11 @@
-"""The lab on local Ray against the process pool, and what checkpoint traffic costs.
+"""What checkpoint traffic costs on Ray: streamed to the driver, or by reference.
 
-1. The default experiment (CNN on digits, 10 schedules x 5 seeds, 20 epochs) with
-   ``--jobs 2`` on a local Ray instance against the process pool, interleaved, best of
-   ``--repeats``; target <= 1.15. Ray's start-up (``ray.init`` and the first task's
-   worker) is timed apart: each timed comparison reuses one running instance, as a
-   cluster would be running.
-2. Checkpoint traffic: a Ray task streams checkpoints of 1 MB to ``--max-mb`` to the
-   driver, which commits each to a store (`Store.save_epochs`, the real path); against
-   writing them to a ``--checkpoint-dir`` path and streaming only the reference.
+A Ray task streams checkpoints of 1 MB to ``--max-mb`` to the driver, which commits each
+to a store (`Store.save_epochs`, the real path); against writing them to a
+``--checkpoint-dir`` path and streaming only the reference. (Local Ray against the
+process pool on the default experiment: ``bench_lab.py --ray``.)
 
-Run: ``.venv/bin/python benchmarks/bench_cluster.py [--repeats 2] [--skip-compare]``.
+Run: ``.venv/bin/python benchmarks/bench_cluster.py [--max-mb 1000] [--count 4]``.
 """
 
 from __future__ import annotations
@@ -22,36 +18,8 @@ from collections.abc import Iterator
 import ray
 
 from lrlab.lab import storage
-from lrlab.lab.cluster import RayExecutor
-from lrlab.lab.compare import compare
-from lrlab.lab.experiment import Experiment
 from lrlab.lab.records import CheckpointRef, Epoch
-from lrlab.lab.runner import ProcessPool
 from lrlab.lab.store import Store
-
-
-def compare_both(repeats: int) -> None:
-    experiment = Experiment()
-    start = time.perf_counter()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    warm = ray.remote(lambda: None)
-    ray.get([warm.remote() for _ in range(2)])
-    startup = time.perf_counter() - start
-    on_ray, pooled = [], []
-    try:
-        for _ in range(repeats):
-            for executor, times in ((RayExecutor(2), on_ray), (ProcessPool(2), pooled)):
-                with tempfile.TemporaryDirectory() as out:
-                    start = time.perf_counter()
-                    compare(experiment, out, executor=executor)
-                    times.append(time.perf_counter() - start)
-    finally:
-        ray.shutdown()
-    runs = len(experiment.configs())
-    print(f"default experiment: {runs} runs x {experiment.epochs} epochs, --jobs 2")
-    print(f"  process pool {min(pooled):.2f} s, local Ray {min(on_ray):.2f} s (best of {repeats})")
-    print(f"  ratio ray/pool {min(on_ray) / min(pooled):.3f} (target <= 1.15)")
-    print(f"  Ray start-up apart: {startup:.2f} s (ray.init and two workers)")
 
 
 def _checkpoints(size: int, count: int, where: str | None) -> Iterator[object]:
@@ -96,13 +64,9 @@ def traffic(max_mb: int, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--max-mb", type=int, default=1000)
     parser.add_argument("--count", type=int, default=4)
     args = parser.parse_args()
-    if not args.skip_compare:
-        compare_both(args.repeats)
     traffic(args.max_mb, args.count)
 
 

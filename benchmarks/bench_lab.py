@@ -8,8 +8,13 @@
    interleaved, best of ``--repeats``; target <= 1.25 (the tutorials' MLP: <= 1.10).
    Also paired run by run, which this machine's drift disturbs less.
 3. The same comparison with ``--jobs 2`` against ``--jobs 1`` (fresh stores).
+4. With ``--ray``: only the default experiment on a local Ray instance with ``--jobs 2``
+   against the process pool with ``--jobs 2``, interleaved, best of ``--repeats``;
+   target <= 1.15. Ray's start-up (``ray.init``, two workers importing torch) is apart:
+   the timed comparisons reuse one running instance, as a cluster would be running.
 
-Run: ``.venv/bin/python benchmarks/bench_lab.py [--model cnn] [--epochs 20] [--seeds 5]``;
+Run: ``.venv/bin/python benchmarks/bench_lab.py [--model cnn] [--epochs 20] [--seeds 5]
+[--ray]``;
 ``--model mlp-bn --epochs 30 --seeds 3`` is the tutorials' setting.
 """
 
@@ -123,17 +128,53 @@ def paired(experiment: Experiment, data: dict[int, Dataset]) -> tuple[float, flo
         return pairs.bare, time.perf_counter() - start - pairs.bare
 
 
-def main() -> None:
+def ray_against_the_pool(experiment: Experiment, repeats: int) -> None:
+    """Section 4: local Ray against the process pool, both with two jobs."""
+    import ray
+
+    from lrlab.lab.cluster import RayExecutor
+
+    start = time.perf_counter()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    warm = ray.remote(lambda: __import__("lrlab.lab.train") and None)  # torch, once a worker
+    ray.get([warm.remote() for _ in range(2)])
+    startup = time.perf_counter() - start
+    on_ray: list[float] = []
+    pooled: list[float] = []
+    try:
+        for _ in range(repeats):
+            for executor, times in ((RayExecutor(2), on_ray), (ProcessPool(2), pooled)):
+                with tempfile.TemporaryDirectory() as out:
+                    start = time.perf_counter()
+                    compare(experiment, out, executor=executor)
+                    times.append(time.perf_counter() - start)
+    finally:
+        ray.shutdown()
+    print(f"{len(experiment.configs())} runs x {experiment.epochs} epochs, --jobs 2")
+    print(f"  process pool {min(pooled):.2f} s, local Ray {min(on_ray):.2f} s (best of {repeats})")
+    print(f"  ratio ray/pool {min(on_ray) / min(pooled):.3f} (target <= 1.15)")
+    print(f"  Ray start-up apart: {startup:.2f} s (ray.init, two workers importing torch)")
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="cnn", help="cnn (the default experiment) or mlp-bn")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-jobs", action="store_true", help="skip --jobs 2 vs 1")
-    args = parser.parse_args()
+    parser.add_argument("--ray", action="store_true", help="only local Ray vs the pool")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     torch.set_num_threads(1)  # the lab trains on TrainConfig.threads = 1
 
     experiment = Experiment(model=args.model, epochs=args.epochs, seeds=tuple(range(args.seeds)))
+    if args.ray:
+        ray_against_the_pool(experiment, min(args.repeats, 2))
+        return
     runs = experiment.configs()
     data = {seed: load("digits", seed=seed) for seed in experiment.seeds}
 

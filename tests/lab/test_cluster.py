@@ -24,7 +24,9 @@ from lrlab.cli import main
 from lrlab.lab.compare import compare
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.experiment import Experiment, ScheduleEntry
+from lrlab.lab.imports import import_object
 from lrlab.lab.records import Epoch
+from lrlab.lab.runner import run_all
 from lrlab.lab.store import Store, StoreError
 from lrlab.lab.train import train
 
@@ -93,6 +95,35 @@ def test_a_wrong_data_file_fails_before_any_ray_task(tmp_path: Path) -> None:
     assert not ray.is_initialized()
 
 
+def test_a_run_whose_worker_always_dies_fails_and_a_bug_outside_the_run_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrlab.lab.runner import Task
+
+    monkeypatch.setenv("LRLAB_TEST_DRIVER", str(os.getpid()))
+    killed = TrainConfig(train="tests.lab.trainables:dies_outside_the_driver", epochs=2)
+    fine = TrainConfig(train="tests.lab.trainables:regression", epochs=2)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        ends = {e.id: e for e in run_all(str(tmp_path / "o"), [killed, fine], RayExecutor())}
+        assert ends[fine.run_id].status == "finished"
+        assert ends[killed.run_id].status == "failed"
+        assert ends[killed.run_id].error is not None
+        assert ends[killed.run_id].error.startswith("its Ray worker died 4 times (")
+        work = import_object("train", "tests.lab.trainables:raises_outside_the_run")
+        (end,) = RayExecutor().map(work, [Task(fine.to_dict())], lambda *_: None)
+        assert (end.status, end.error) == ("failed", "KeyError: 'boom'")
+        assert end.details is not None
+        assert "raises_outside_the_run" in end.details
+    finally:
+        ray.shutdown()
+    with Store(tmp_path / "o", read_only=True) as store:
+        assert {r.id: r.status for r in store.runs()} == {
+            killed.run_id: "failed",
+            fine.run_id: "finished",
+        }
+
+
 @pytest.fixture
 def two_nodes() -> Iterator[Any]:
     """A head and one worker node, one CPU each (the head's object store small)."""
@@ -156,6 +187,8 @@ def test_two_nodes_a_node_lost_mid_run_finishes_with_the_same_numbers(
     assert metrics(out) == reference(experiment)  # every (run, epoch) once, the same numbers
     with Store(out, read_only=True) as store:
         nodes = {r.id: r.node for r in store.runs()}
+        warned = [w for r in store.runs() for w in r.warnings]
+    assert warned == []  # every resume used its committed checkpoint (none was unreadable)
     assert any(node.endswith(worker_id) for node in nodes.values())  # both nodes trained
     assert all(not nodes[run].endswith(worker_id) for run in seen["interrupted"])  # moved
     if shared is None:
@@ -199,9 +232,14 @@ def _wait_for_epochs(out: str, count: int) -> None:
     raise AssertionError(f"{out}: fewer than {count} epochs after 180 s")
 
 
-def test_sigkill_the_driver_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("checkpoints", ["stream", "dir"])
+def test_sigkill_the_driver_then_rerun_loses_and_repeats_nothing(
+    tmp_path: Path, checkpoints: str
+) -> None:
     out = str(tmp_path / "runs")
     command = [sys.executable, "-m", "lrlab", *COMPARE, "--out", out]
+    if checkpoints == "dir":
+        command += ["--checkpoint-dir", str(tmp_path / "ck")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for_epochs(out, 4)
     os.kill(process.pid, signal.SIGKILL)
@@ -209,11 +247,19 @@ def test_sigkill_the_driver_then_rerun_loses_and_repeats_nothing(tmp_path: Path)
     with Store(out, read_only=True) as store:
         partial = store.epochs_done()
     assert 4 <= partial < 24
+    if checkpoints == "dir":
+        with Store(out, read_only=True) as store:
+            rows = store.db.execute("SELECT data, uri FROM checkpoints").fetchall()
+        assert rows
+        assert all(data == b"" and Path(uri).is_file() for data, uri in rows)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     with Store(out, read_only=True) as store:
         experiment = Experiment.from_mapping(store.experiments()[0].config)
         assert [r.status for r in store.runs()] == ["finished", "finished"]
+        assert [r.warnings for r in store.runs()] == [(), ()]  # resumed from its checkpoint
     assert metrics(Path(out)) == reference(experiment)
+    if checkpoints == "dir":
+        assert list((tmp_path / "ck").iterdir()) == []
 
 
 def test_ctrl_c_cancels_the_tasks_and_exits_130(tmp_path: Path) -> None:
@@ -235,8 +281,7 @@ def test_own_training_on_local_ray_imports_from_the_working_directory(
     (tmp_path / "mine.py").write_text(
         "from lrlab.lab.train import builtin\n\n\ndef train(run):\n    builtin(run)\n"
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # the workers import mine.py from there, as in process
     own = ["--train", "mine:train", "--schedule", "constant(value={lr})"]
     code = main(["compare", *own, "--epochs", "2", "--seeds", "1", "--quiet", *RAY_ONE])
     assert code == 0, capsys.readouterr().err

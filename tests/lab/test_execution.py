@@ -34,12 +34,12 @@ def test_execution_keys_sit_beside_the_experiment_in_toml(tmp_path: Path) -> Non
     [
         (
             ["--address", "auto"],
-            "compare: --address needs --executor 'ray', got --executor 'inprocess'",
+            "compare: --address needs --executor 'ray', not 'inprocess'",
         ),
         (["--executor", "inprocess", "--jobs", "2"], "runs one job at a time, got --jobs 2"),
         (["--executor", "ray", "--runtime-env", "[1]"], "--runtime-env must be a JSON object"),
         (["--executor", "ray", "--runtime-env", "{"], "--runtime-env must be a JSON object"),
-        (["--runtime-env", "{}"], "--runtime-env needs --executor 'ray'"),
+        (["--runtime-env", "{}"], "--runtime-env needs --executor 'ray', not 'inprocess'"),
         (["--executor", "dask"], "invalid choice: 'dask'"),
         (
             ["--executor", "ray", "--address", "auto", "--jobs", "4"],

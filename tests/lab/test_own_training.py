@@ -107,7 +107,7 @@ def test_a_forgotten_scheduler_step_is_a_warning(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     (line,) = done.stderr.splitlines()  # compare says so, not only `lrlab runs`
-    assert line.startswith("lrlab: warning: 10 runs did not follow the schedule, e.g. ")
+    assert line.startswith("lrlab: warning: 10 runs have warnings, e.g. ")
     assert "scheduler.step() was called 0 times" in line
     compare(experiment("forgets_the_scheduler", seeds=(0,)), tmp_path)
     with Store(tmp_path, read_only=True) as store:

@@ -109,3 +109,19 @@ def nondeterministic(run: Run) -> None:
 
     run.report = report  # type: ignore[method-assign]
     regression(run)
+
+
+def dies_outside_the_driver(run: Run) -> None:
+    """Kills its own process (as the OOM killer would) unless it is the test's driver,
+    whose pid is in ``LRLAB_TEST_DRIVER``; there it trains as `regression` does."""
+    import os
+    import signal
+
+    if os.getpid() != int(os.environ.get("LRLAB_TEST_DRIVER", os.getpid())):
+        os.kill(os.getpid(), signal.SIGKILL)
+    regression(run)
+
+
+def raises_outside_the_run(*_: object) -> object:
+    """An executor's work function with a bug of its own (not the run's)."""
+    raise KeyError("boom")

@@ -165,8 +165,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if warned:
         first = done.summary.warnings[0]
         print(
-            f"lrlab: warning: {len(warned)} run{'' if len(warned) == 1 else 's'} did not "
-            f"follow the schedule, e.g. "
+            f"lrlab: warning: {len(warned)} run{' has' if len(warned) == 1 else 's have'} "
+            f"warnings, e.g. "
             f"{first[0]} seed {first[1]}: {first[2]} ('lrlab runs {out}' lists them)",
             file=sys.stderr,
         )

@@ -8,10 +8,10 @@ arrives. Workers need no shared filesystem and never open the store.
 
 A task is never retried by Ray itself (``max_retries=0``): Ray would re-run it from its
 start and send commits the driver already has. When a worker or its node dies, the driver
-submits the run again from what it committed (`Task.after`), up to ``retries`` times, on
-whatever node has room; the run's own resume check makes the numbers equal an
-uninterrupted run's. A user data file is read once on the driver and put in Ray's object
-store; every task gets it from there.
+submits the run again from what it committed (`Task.after`), on whatever node has room,
+up to ``retries`` times in a row without a commit in between; the run's own resume check
+makes the numbers equal an uninterrupted run's. A user data file is read once on the
+driver and put in Ray's object store; every task gets it from there.
 
 Without an ``address``, lrlab starts a local Ray instance of ``jobs`` CPUs and shuts it
 down after (never attaching to a cluster that happens to run); with ``"auto"`` or
@@ -25,9 +25,11 @@ import logging
 import math
 import platform
 import queue
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from typing import Any
 
 from lrlab.lab.data import NAMES, Raw, provided, read_file
@@ -36,7 +38,8 @@ from lrlab.lab.runner import Commit, RunEnd, Send, Task, Work
 INSTALL = "pip install 'lrlab[ray]'"
 """How to install what `RayExecutor` needs."""
 RETRIES = 3
-"""How many times a run whose worker (or node) died is submitted again, by default."""
+"""How many times in a row a run whose worker (or node) died before it committed again
+is submitted again, by default."""
 ROOM_SECONDS = 5.0
 """How often the driver asks the cluster how many CPUs it has."""
 
@@ -90,19 +93,26 @@ class RayExecutor:
         return f"the Ray cluster at {self.address}"
 
     def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
-        """Ends as the cluster finishes them; commits go to ``receive`` as they arrive."""
+        """Ends as the cluster finishes them; commits go to ``receive`` as they arrive.
+        Connects first if `connect` was not called; a Ray this executor started is shut
+        down at the end, however the comparison ends."""
         ray = require_ray()
-        started = self._connect(ray)
+        self.connect()
         try:
             yield from _Driver(ray, function, receive, self.retries).run(tasks)
         finally:
-            if started:
-                ray.shutdown()
+            self.close()
 
-    def _connect(self, ray: Any) -> bool:
-        """Connect (or start); whether this executor started Ray and must shut it down."""
-        if ray.is_initialized():  # the caller's own session: use it, leave it running
-            return False
+    def connect(self) -> None:
+        """Start the local instance, or connect to the cluster (before any task).
+
+        Raises `RayUnavailable`, or ``ConnectionError`` naming the address when nothing
+        answers there (checked with a bounded TCP connect first: Ray itself would wait
+        for minutes). A Ray session the caller already started is used as it is.
+        """
+        ray = require_ray()
+        if ray.is_initialized():  # the caller's own session (or ours): leave it be
+            return
         options: dict[str, Any] = {
             "logging_level": logging.WARNING,
             "log_to_driver": False,
@@ -110,11 +120,49 @@ class RayExecutor:
         }
         if self.runtime_env is not None:
             options["runtime_env"] = self.runtime_env
-        if self.address is None:
-            ray.init(address="local", num_cpus=self.jobs, **options)
-        else:
-            ray.init(address=self.address, **options)
-        return True
+        if self.address is not None:
+            _reachable(self.address)
+        try:
+            if self.address is None:
+                ray.init(address="local", num_cpus=self.jobs, **options)
+            else:
+                ray.init(address=self.address, **options)
+        except Exception as error:  # no cluster there, a runtime env Ray refuses, ...
+            where = (
+                "a local Ray instance" if self.address is None else f"--address {self.address!r}"
+            )
+            reason = str(error).strip().split("\n", 1)[0]
+            raise ConnectionError(
+                f"{where}: Ray did not start: {type(error).__name__}: {reason}"
+            ) from None
+        self._started = True
+
+    def close(self) -> None:
+        """Shut down the Ray this executor started (nothing otherwise)."""
+        if getattr(self, "_started", False):
+            require_ray().shutdown()
+            self._started = False
+
+
+CONNECT_SECONDS = 5.0
+"""How long `RayExecutor.connect` waits for a ``host:port`` address to answer."""
+
+
+def _reachable(address: str) -> None:
+    """Raise ``ConnectionError`` naming ``address`` unless a TCP connect to it succeeds."""
+    if address == "auto" or address.startswith("ray://") or ":" not in address:
+        return  # Ray finds (or refuses) these itself, without waiting
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), CONNECT_SECONDS):
+            return
+    except ValueError:
+        raise ConnectionError(f"--address {address!r}: expected auto or HOST:PORT") from None
+    except OSError as error:
+        raise ConnectionError(
+            f"--address {address!r}: no Ray cluster answers there "
+            f"({error.strerror or error}); is 'ray start --head' running?"
+        ) from None
 
 
 class _Driver:
@@ -144,28 +192,35 @@ class _Driver:
                     return
                 ready, _ = self.ray.wait(list(self.live), num_returns=1)
                 for generator in ready:
-                    task, tries = self.live.pop(generator)
+                    task, tries = self.live[generator]
                     try:
                         message = self.ray.get(next(generator))
                     except StopIteration:  # ended without its end: treat as lost
                         message = None
                     except self.ray.exceptions.RayTaskError as error:  # outside the run's code
-                        yield RunEnd(id=task.run, status="failed", error=str(error.cause))
+                        del self.live[generator]
+                        yield _raised(task, error)
                         continue
                     except self.ray.exceptions.RayError as error:  # the worker or node died
                         message = error
                     if isinstance(message, Commit):
                         self.receive(message)
-                        self.live[generator] = (task.after(message), tries)
-                    elif isinstance(message, RunEnd):
+                        self.live[generator] = (task.after(message), 0)  # it moves on: reset
+                        continue
+                    del self.live[generator]
+                    if isinstance(message, RunEnd):
                         yield message
-                    elif tries < self.retries:
+                        continue
+                    with suppress(Exception):  # a lost object of a live task: stop the copy
+                        self.ray.cancel(generator, force=True)
+                    if tries < self.retries:
                         again.append((task, tries + 1))
                     else:
                         yield RunEnd(id=task.run, status="failed", error=_lost(tries, message))
         except BaseException:
             for generator in self.live:
-                self.ray.cancel(generator, force=True)
+                with suppress(Exception):
+                    self.ray.cancel(generator, force=True)
             raise
 
     def _room(self) -> int:
@@ -192,6 +247,14 @@ class _Driver:
 
 def _first(task: Task | None) -> tuple[Task, int] | None:
     return None if task is None else (task, 0)
+
+
+def _raised(task: Task, error: Any) -> RunEnd:
+    """The end of a task whose code outside the run raised (a bug, an unpicklable task)."""
+    cause = error.cause if error.cause is not None else error
+    return RunEnd(
+        id=task.run, status="failed", error=f"{type(cause).__name__}: {cause}", details=str(error)
+    )
 
 
 def _lost(tries: int, error: object) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from lrlab.lab import storage
+from lrlab.lab.cluster import RayExecutor
 from lrlab.lab.config import batches_per_epoch
 from lrlab.lab.data import load
 from lrlab.lab.experiment import Execution, Experiment
@@ -96,7 +97,7 @@ def executor_for(execution: Execution) -> Executor:
     'ProcessPool'
     """
     if execution.kind == "ray":
-        from lrlab.lab.cluster import RayExecutor, require_ray
+        from lrlab.lab.cluster import require_ray
 
         require_ray()
         return RayExecutor(
@@ -144,27 +145,61 @@ def compare(
     """
     experiment = _with_train(experiment, train, executor)
     with exclusive(Path(directory)):
+        if checkpoint_dir is not None and not storage.is_url(checkpoint_dir):
+            checkpoint_dir = str(Path(checkpoint_dir).absolute())  # the same on every worker
         try:
             check(experiment, train)
             if checkpoint_dir is not None:
                 storage.check(checkpoint_dir)
+            if isinstance(executor, RayExecutor):
+                executor.connect()  # after the checks (Ray takes seconds), before the lr test
         except (ValueError, TypeError, OSError, ImportError) as error:
+            _close(executor)
             raise ExperimentError(str(error)) from None
-        if experiment.lr == "auto":
-            lr = auto_lr(experiment, directory)
-            if log is not None:
-                log(f"lr {lr[0]:.4g}: {lr[1]}")
-        else:
-            lr = (float(experiment.lr), "given")
-        return _run(
-            experiment,
-            directory,
-            executor=executor,
-            progress=progress,
-            lr=lr,
-            train=train,
-            checkpoint_dir=checkpoint_dir,
-        )
+        try:
+            return _checked(
+                experiment,
+                directory,
+                executor=executor,
+                progress=progress,
+                log=log,
+                train=train,
+                checkpoint_dir=checkpoint_dir,
+            )
+        finally:
+            _close(executor)
+
+
+def _close(executor: Executor | None) -> None:
+    if isinstance(executor, RayExecutor):
+        executor.close()
+
+
+def _checked(
+    experiment: Experiment,
+    directory: str | Path,
+    *,
+    executor: Executor | None,
+    progress: Progress | None,
+    log: Log | None,
+    train: Trainable | None,
+    checkpoint_dir: str | None,
+) -> Done:
+    if experiment.lr == "auto":
+        lr = auto_lr(experiment, directory)
+        if log is not None:
+            log(f"lr {lr[0]:.4g}: {lr[1]}")
+    else:
+        lr = (float(experiment.lr), "given")
+    return _run(
+        experiment,
+        directory,
+        executor=executor,
+        progress=progress,
+        lr=lr,
+        train=train,
+        checkpoint_dir=checkpoint_dir,
+    )
 
 
 def _with_train(

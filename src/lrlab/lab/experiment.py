@@ -391,7 +391,7 @@ class Execution:
     >>> Execution(address="auto")
     Traceback (most recent call last):
     ...
-    ValueError: execution: address needs executor 'ray', got executor 'inprocess'
+    ValueError: execution: address needs executor 'ray', not 'inprocess'
     """
 
     executor: Literal["inprocess", "processes", "ray"] | None = None
@@ -408,13 +408,13 @@ class Execution:
             value = getattr(self, key)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ValueError(f"execution: {key} must be a non-empty string, got {value!r}")
+        if self.address is not None:
+            object.__setattr__(self, "address", self.address.strip())
         if self.runtime_env is not None and not isinstance(self.runtime_env, Mapping):
             raise ValueError(f"execution: runtime_env must be a table, got {self.runtime_env!r}")
         for key in ("address", "runtime_env"):
             if getattr(self, key) is not None and self.kind != "ray":
-                raise ValueError(
-                    f"execution: {key} needs executor 'ray', got executor {self.kind!r}"
-                )
+                raise ValueError(f"execution: {key} needs executor 'ray', not {self.kind!r}")
         if self.address is not None and self.jobs > 1:
             raise ValueError(
                 f"execution: jobs does not apply with an address (a cluster runs as many "

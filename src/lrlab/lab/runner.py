@@ -270,8 +270,14 @@ def run_task(task: Task, send: Send) -> RunEnd:
         handle = Run(
             config, checkpoint=state, history=history, commit=commit, required=task.required
         )
-    except Exception:  # an unreadable checkpoint (damaged, gone, another torch): train again
+    except Exception as error:  # unreadable (damaged, gone, another torch): train it again
         handle = Run(config, history=history, commit=commit, required=task.required)
+        if task.checkpoint is not None:
+            why = str(error).strip().split("\n", 1)[0][:160] or type(error).__name__
+            handle.warnings.append(
+                f"[checkpoint] the committed checkpoint could not be used ({why}); the run "
+                "was trained again from its start, with the same numbers"
+            )
     try:
         function = trainable_for(config, task.train)
     except ValueError as error:
@@ -358,4 +364,6 @@ def run_all(
                     error if end.details is None else f"{error}\n\n{end.details}",
                     node=end.node,
                 )
+            if checkpoint_dir is not None:  # what no commit named (a worker lost mid-write)
+                storage.sweep(checkpoint_dir, end.id, keep=references.get(end.id))
             yield end

@@ -66,6 +66,8 @@ def put(root: str, run: str, epoch: int, data: bytes) -> CheckpointRef:
         return CheckpointRef(f"{root.rstrip('/')}/{name}")
     folder = Path(root).absolute()
     final = folder / name
+    if folder.exists() and not folder.is_dir():
+        raise StorageError(f"{str(folder)!r} is not a directory")
     partial = folder / f".{name}.partial"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +102,23 @@ def remove(ref: CheckpointRef) -> None:
             fs.rm_file(path)
         else:
             Path(ref.uri).unlink()
+
+
+def sweep(root: str, run: str, *, keep: CheckpointRef | None = None) -> None:
+    """Remove every checkpoint of ``run`` under ``root`` but ``keep`` (writes whose commit
+    never reached the driver, partial files of killed writers); best effort."""
+    kept = None if keep is None else keep.uri.rsplit("/", 1)[-1]
+    with suppress(Exception):
+        if is_url(root):
+            fs, base = _filesystem(root)
+            for path in fs.glob(f"{base.rstrip('/')}/{run}.*.pt"):
+                if str(path).rsplit("/", 1)[-1] != kept:
+                    fs.rm_file(path)
+            return
+        folder = Path(root)
+        for path in (*folder.glob(f"{run}.*.pt"), *folder.glob(f".{run}.*.pt.partial")):
+            if path.name != kept:
+                path.unlink()
 
 
 def _filesystem(url: str) -> tuple[Any, str]:

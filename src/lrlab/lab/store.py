@@ -520,7 +520,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET status = 'failed', error = ?, engine = COALESCE(?, engine), "
-                "node = ?, updated = ? WHERE id = ?",
+                "node = COALESCE(NULLIF(?, ''), node), updated = ? WHERE id = ?",
                 (message, engine, node, time.time(), run),
             )
 
