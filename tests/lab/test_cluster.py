@@ -124,6 +124,29 @@ def test_a_run_whose_worker_always_dies_fails_and_a_bug_outside_the_run_is_named
         }
 
 
+def test_an_interrupted_driver_cancels_its_tasks_in_a_session_that_stays() -> None:
+    """Ctrl-C in a notebook: the caller's Ray session lives on, and no run keeps training."""
+    from lrlab.lab.runner import Task, run_task
+
+    configs = [TrainConfig(model="cnn", epochs=60, seed=seed) for seed in (0, 1)]
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+
+        def interrupt(*_: object) -> None:
+            raise KeyboardInterrupt
+
+        tasks = [Task(c.to_dict()) for c in configs]
+        with pytest.raises(KeyboardInterrupt):
+            list(RayExecutor().map(run_task, tasks, interrupt))
+        assert ray.is_initialized()  # the caller's session: not shut down
+        deadline = time.monotonic() + 20  # 60 epochs of the CNN take far longer
+        while ray.available_resources().get("CPU", 0) < 2:
+            assert time.monotonic() < deadline, "the runs went on training after Ctrl-C"
+            time.sleep(0.1)
+    finally:
+        ray.shutdown()
+
+
 @pytest.fixture
 def two_nodes() -> Iterator[Any]:
     """A head and one worker node, one CPU each (the head's object store small)."""
