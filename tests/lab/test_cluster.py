@@ -63,27 +63,32 @@ def reference(experiment: Experiment) -> dict[str, list[tuple[int, float, dict[s
 
 
 def test_local_ray_equals_in_process_run_for_run_and_shuts_down(tmp_path: Path) -> None:
-    experiment = Experiment(model="mlp-bn", epochs=3, seeds=(0, 1), schedules=SCHEDULES)
-    done = compare(experiment, tmp_path / "ray", executor=RayExecutor(2))
+    """The built-in data, and a user data file (read once on the driver, shared through
+    the object store): the rows equal the in-process trainer's."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 6))
+    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] + x[:, 1] > 0).astype(int))
+    experiments = [
+        Experiment(model="mlp-bn", epochs=3, seeds=(0, 1), schedules=SCHEDULES),
+        Experiment(dataset=str(tmp_path / "data.npz"), model="mlp", epochs=2, seeds=(0,)),
+    ]
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:  # one session for both (as a notebook has): RayExecutor leaves it running
+        for index, experiment in enumerate(experiments):
+            done = compare(experiment, tmp_path / str(index), executor=RayExecutor())
+            assert {o.status for o in done.outcomes} == {"finished"}
+            assert metrics(tmp_path / str(index)) == reference(experiment)
+        assert ray.is_initialized()
+    finally:
+        ray.shutdown()
+    done = compare(experiments[0], tmp_path / "own", executor=RayExecutor(2))
     assert not ray.is_initialized()  # the instance lrlab started is gone
     assert [o.status for o in done.outcomes] == ["finished"] * 6
-    assert metrics(tmp_path / "ray") == reference(experiment)
-    with Store(tmp_path / "ray", read_only=True) as store:
+    with Store(tmp_path / "own", read_only=True) as store:
         nodes = {r.node for r in store.runs()}
     (node,) = nodes  # one local node, named as host/ray-node-id
     assert node is not None
     assert node.startswith(f"{os.uname().nodename}/")
-
-
-def test_a_user_data_file_is_read_once_on_the_driver(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(240, 6))
-    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] + x[:, 1] > 0).astype(int))
-    experiment = Experiment(
-        dataset=str(tmp_path / "data.npz"), model="mlp", epochs=2, seeds=(0,), schedules=SCHEDULES
-    )
-    compare(experiment, tmp_path / "ray", executor=RayExecutor(2))
-    assert metrics(tmp_path / "ray") == reference(experiment)
 
 
 def test_a_wrong_data_file_fails_before_any_ray_task(tmp_path: Path) -> None:
@@ -255,14 +260,11 @@ def _wait_for_epochs(out: str, count: int) -> None:
     raise AssertionError(f"{out}: fewer than {count} epochs after 180 s")
 
 
-@pytest.mark.parametrize("checkpoints", ["stream", "dir"])
-def test_sigkill_the_driver_then_rerun_loses_and_repeats_nothing(
-    tmp_path: Path, checkpoints: str
-) -> None:
+def test_sigkill_the_driver_then_rerun_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    """With checkpoints by reference (streamed ones resume in the two-node test)."""
     out = str(tmp_path / "runs")
     command = [sys.executable, "-m", "lrlab", *COMPARE, "--out", out]
-    if checkpoints == "dir":
-        command += ["--checkpoint-dir", str(tmp_path / "ck")]
+    command += ["--checkpoint-dir", str(tmp_path / "ck")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for_epochs(out, 4)
     os.kill(process.pid, signal.SIGKILL)
@@ -270,19 +272,17 @@ def test_sigkill_the_driver_then_rerun_loses_and_repeats_nothing(
     with Store(out, read_only=True) as store:
         partial = store.epochs_done()
     assert 4 <= partial < 24
-    if checkpoints == "dir":
-        with Store(out, read_only=True) as store:
-            rows = store.db.execute("SELECT data, uri FROM checkpoints").fetchall()
-        assert rows
-        assert all(data == b"" and Path(uri).is_file() for data, uri in rows)
+    with Store(out, read_only=True) as store:
+        rows = store.db.execute("SELECT data, uri FROM checkpoints").fetchall()
+    assert rows
+    assert all(data == b"" and Path(uri).is_file() for data, uri in rows)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     with Store(out, read_only=True) as store:
         experiment = Experiment.from_mapping(store.experiments()[0].config)
         assert [r.status for r in store.runs()] == ["finished", "finished"]
         assert [r.warnings for r in store.runs()] == [(), ()]  # resumed from its checkpoint
     assert metrics(Path(out)) == reference(experiment)
-    if checkpoints == "dir":
-        assert list((tmp_path / "ck").iterdir()) == []
+    assert list((tmp_path / "ck").iterdir()) == []
 
 
 def test_ctrl_c_cancels_the_tasks_and_exits_130(tmp_path: Path) -> None:

@@ -40,6 +40,11 @@ INSTALL = "pip install 'lrlab[ray]'"
 RETRIES = 3
 """How many times in a row a run whose worker (or node) died before it committed again
 is submitted again, by default."""
+BACKLOG = 4
+"""How many of a run's messages may wait for the driver before the task pauses, and so
+many more in the task's queue before the run itself waits: a driver slower than its
+workers (big streamed checkpoints) slows them down instead of filling their memory, and
+the run's commit-cost pacing sees the wait."""
 ROOM_SECONDS = 5.0
 """How often the driver asks the cluster how many CPUs it has."""
 
@@ -172,7 +177,12 @@ class _Driver:
         self.ray = ray
         self.receive = receive
         self.retries = retries
-        self.remote = ray.remote(num_cpus=1, num_returns="streaming", max_retries=0)(_stream)
+        self.remote = ray.remote(
+            num_cpus=1,
+            num_returns="streaming",
+            max_retries=0,
+            _generator_backpressure_num_objects=BACKLOG,
+        )(_stream)
         self.function = function
         self.data: dict[str, Any] = {}  # user data files, in the object store once each
         self.live: dict[Any, tuple[Task, int]] = {}  # generator -> (its task now, tries)
@@ -271,7 +281,7 @@ def _stream(function: Work, task: Task, dataset: str, data: Raw | None) -> Itera
 
     torch.set_num_threads(1)
     node = f"{platform.node()}/{ray.get_runtime_context().get_node_id()[:8]}"
-    messages: queue.Queue[object] = queue.Queue()
+    messages: queue.Queue[object] = queue.Queue(maxsize=BACKLOG)
 
     def send(commit: Commit) -> None:
         messages.put(dataclasses.replace(commit, node=node))
