@@ -10,9 +10,10 @@ open the store, so they need no shared filesystem, and an interrupted run resume
 what the driver committed.
 
 An executor needs ``map(function, tasks, receive)``: `InProcess` (the default) and
-`ProcessPool` (``--jobs N``) are here, `lrlab.lab.cluster.RayExecutor` runs on Ray. A pool worker that dies (the OOM killer,
-``kill -9``) does not hang the pool: its run is tried again in a fresh worker, resuming
-from what that worker had sent, and a run whose worker dies there too is marked
+`ProcessPool` (``--jobs N``) are here; `lrlab.lab.cluster.RayExecutor` runs on Ray. A
+pool worker that dies (the OOM killer, ``kill -9``) does not hang the pool: its run is
+tried again in a fresh worker, resuming from what that worker had sent, and a run whose
+worker dies there too is marked
 ``failed`` while the others go on.
 """
 
