@@ -13,8 +13,7 @@ An executor needs ``map(function, tasks, receive)``: `InProcess` (the default) a
 `ProcessPool` (``--jobs N``) are here; `lrlab.lab.cluster.RayExecutor` runs on Ray. A
 pool worker that dies (the OOM killer, ``kill -9``) does not hang the pool: its run is
 tried again in a fresh worker, resuming from what that worker had sent, and a run whose
-worker dies there too is marked
-``failed`` while the others go on.
+worker dies there too is marked ``failed`` while the others go on.
 """
 
 from __future__ import annotations
