@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         wsd,
     )
     from lrlab.schedules.durations import to_steps
+    from lrlab.schedules.hf_names import from_hf
     from lrlab.spec import SpecError, parse
 
 __version__ = "0.1.0"
@@ -71,6 +72,7 @@ __all__ = [
     "exponential",
     "families",
     "from_dict",
+    "from_hf",
     "inverse_sqrt",
     "join",
     "linear",
@@ -94,6 +96,7 @@ _HOMES = {
     "PlateauState": "lrlab.plateau",
     "plateau": "lrlab.plateau",
     "to_steps": "lrlab.schedules.durations",
+    "from_hf": "lrlab.schedules.hf_names",
     "SpecError": "lrlab.spec",
     "parse": "lrlab.spec",
 }
