@@ -331,12 +331,11 @@ def run_all(
             if status in DONE:
                 yield RunEnd(id=run, status=status, skipped=True)
                 continue
-            committed = store.checkpoint(run)
-            if isinstance(committed, CheckpointRef):
-                references[run] = committed
             if status == "failed":  # tried before and failed: start over
+                stale = store.checkpoint(run)
                 store.restart(run)
-                forget(run)
+                if isinstance(stale, CheckpointRef):
+                    storage.remove(stale)
             todo.append(config)
 
         def tasks() -> Iterator[Task]:  # read as they start: one checkpoint at a time
@@ -344,6 +343,8 @@ def run_all(
                 run = config.run_id
                 history = tuple(store.epochs(run))
                 checkpoint = store.checkpoint(run)
+                if isinstance(checkpoint, CheckpointRef):
+                    references[run] = checkpoint
                 yield Task(config.to_dict(), required, train, history, checkpoint, checkpoint_dir)
 
         def receive(commit: Commit) -> None:
