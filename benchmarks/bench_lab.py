@@ -13,6 +13,9 @@
    target <= 1.15. Ray's start-up (``ray.init``, two workers importing torch) is apart:
    the timed comparisons reuse one running instance, as a cluster would be running.
 
+All with the sequential engine, the one the bare loop is (the batched engine against it:
+``benchmarks/bench_engines.py``).
+
 Run: ``.venv/bin/python benchmarks/bench_lab.py [--model cnn] [--epochs 20] [--seeds 5]
 [--ray]``;
 ``--model mlp-bn --epochs 30 --seeds 3`` is the tutorials' setting.
@@ -34,7 +37,7 @@ from lrlab.lab.config import TrainConfig, schedule_for
 from lrlab.lab.data import Dataset, load
 from lrlab.lab.experiment import Experiment
 from lrlab.lab.models import build_for
-from lrlab.lab.runner import InProcess, ProcessPool, RunEnd, Send, Task, Work
+from lrlab.lab.runner import InProcess, Job, ProcessPool, RunEnd, Send, Work
 from lrlab.lab.train import train
 
 
@@ -107,16 +110,16 @@ class Paired:
         self.data = data
         self.bare = self.lab = 0.0
 
-    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
+    def map(self, function: Work, tasks: Iterable[Job], receive: Send) -> Iterator[RunEnd]:
         for task in tasks:
             config = TrainConfig(**task.config)
             start = time.perf_counter()
             bare(config, self.data[config.seed])
             middle = time.perf_counter()
-            end = function(task, receive)
+            ends = function(task, receive)
             self.bare += middle - start
             self.lab += time.perf_counter() - middle
-            yield end
+            yield from ends
 
 
 def paired(experiment: Experiment, data: dict[int, Dataset]) -> tuple[float, float]:
@@ -171,7 +174,9 @@ def main() -> None:
     args = _arguments()
     torch.set_num_threads(1)  # the lab trains on TrainConfig.threads = 1
 
-    experiment = Experiment(model=args.model, epochs=args.epochs, seeds=tuple(range(args.seeds)))
+    experiment = Experiment(  # the engine the bare loop is: batched is bench_engines.py's
+        model=args.model, epochs=args.epochs, seeds=tuple(range(args.seeds)), engine="sequential"
+    )
     if args.ray:
         ray_against_the_pool(experiment, min(args.repeats, 2))
         return

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -55,11 +56,10 @@ def _row(epoch: Epoch) -> tuple[int, float, dict[str, float]]:
 
 
 def reference(experiment: Experiment) -> dict[str, list[tuple[int, float, dict[str, float]]]]:
-    """The in-process trainer's rows for every run of ``experiment``."""
-    out = {}
-    for config in experiment.configs():
-        out[config.run_id] = [_row(e) for e in train(config).epochs]
-    return out
+    """The rows of every run of ``experiment`` trained in process (its engine's)."""
+    with tempfile.TemporaryDirectory() as out:
+        list(run_all(out, experiment.configs()))
+        return metrics(Path(out))
 
 
 def test_local_ray_equals_in_process_run_for_run_and_shuts_down(tmp_path: Path) -> None:
@@ -177,7 +177,9 @@ def test_two_nodes_a_node_lost_mid_run_finishes_with_the_same_numbers(
     worker_id = worker.node_id[:8]
     out = tmp_path / "out"
     shared = tmp_path / "shared" if checkpoints == "dir" else None
-    experiment = Experiment(model="cnn", epochs=8, seeds=(0, 1), schedules=SCHEDULES)
+    experiment = Experiment(  # a task per run: one finishes on a node while another trains
+        model="cnn", epochs=8, seeds=(0, 1), schedules=SCHEDULES, engine="sequential"
+    )
     seen: dict[str, Any] = {}
 
     def lose_the_worker_node() -> None:

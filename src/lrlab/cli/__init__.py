@@ -116,6 +116,15 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     compare.add_argument("--batch-size", type=_positive_int)
     compare.add_argument("--seeds", type=_positive_int, help="number of seeds (0..N-1)")
     compare.add_argument(
+        "--engine",
+        choices=("auto", "batched", "sequential"),
+        help="batched: a seed's runs, one model per schedule, train together in one pass; "
+        "sequential: one run after another (default auto: batched for the built-in models)",
+    )
+    compare.add_argument(
+        "--device", help="where the built-in trainer trains: cpu (default), cuda or cuda:N"
+    )
+    compare.add_argument(
         "--schedule",
         action="append",
         metavar="[NAME=]SPEC",

@@ -31,6 +31,8 @@ _FLAGS = (
     "train",
     "rank_by",
     "mode",
+    "engine",
+    "device",
 )
 """Flags that set the experiment key of the same name."""
 

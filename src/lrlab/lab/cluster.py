@@ -33,7 +33,7 @@ from contextlib import suppress
 from typing import Any
 
 from lrlab.lab.data import NAMES, Raw, provided, read_file
-from lrlab.lab.runner import Commit, RunEnd, Send, Task, Work
+from lrlab.lab.runner import Commit, Job, RunEnd, Send, Work
 
 INSTALL = "pip install 'lrlab[ray]'"
 """How to install what `RayExecutor` needs."""
@@ -97,7 +97,7 @@ class RayExecutor:
             return f"a local Ray instance with {self.jobs} CPU{'' if self.jobs == 1 else 's'}"
         return f"the Ray cluster at {self.address}"
 
-    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
+    def map(self, function: Work, tasks: Iterable[Job], receive: Send) -> Iterator[RunEnd]:
         """Ends as the cluster finishes them; commits go to ``receive`` as they arrive.
         Connects first if `connect` was not called; a Ray this executor started is shut
         down at the end, however the comparison ends."""
@@ -185,12 +185,12 @@ class _Driver:
         )(_stream)
         self.function = function
         self.data: dict[str, Any] = {}  # user data files, in the object store once each
-        self.live: dict[Any, tuple[Task, int]] = {}  # generator -> (its task now, tries)
+        self.live: dict[Any, tuple[Job, int]] = {}  # generator -> (its task now, tries)
         self.room = (0, -math.inf)  # how many to keep submitted, and when that was asked
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[RunEnd]:
+    def run(self, tasks: Iterable[Job]) -> Iterator[RunEnd]:
         todo = iter(tasks)
-        again: list[tuple[Task, int]] = []
+        again: list[tuple[Job, int]] = []
         try:
             while True:
                 while len(self.live) < self._room():
@@ -209,7 +209,7 @@ class _Driver:
                         message = None
                     except self.ray.exceptions.RayTaskError as error:  # outside the run's code
                         del self.live[generator]
-                        yield _raised(task, error)
+                        yield from _raised(task, error)
                         continue
                     except self.ray.exceptions.RayError as error:  # the worker or node died
                         message = error
@@ -218,15 +218,16 @@ class _Driver:
                         self.live[generator] = (task.after(message), 0)  # it moves on: reset
                         continue
                     del self.live[generator]
-                    if isinstance(message, RunEnd):
-                        yield message
+                    if isinstance(message, _Ends):
+                        yield from message.ends
                         continue
                     with suppress(Exception):  # a lost object of a live task: stop the copy
                         self.ray.cancel(generator, force=True)
                     if tries < self.retries:
                         again.append((task, tries + 1))
                     else:
-                        yield RunEnd(id=task.run, status="failed", error=_lost(tries, message))
+                        lost = _lost(tries, message)
+                        yield from (RunEnd(id=r, status="failed", error=lost) for r in task.runs)
         except BaseException:
             for generator in self.live:
                 with suppress(Exception):
@@ -244,7 +245,7 @@ class _Driver:
             self.room = (count, now)
         return count
 
-    def _submit(self, task: Task, tries: int) -> None:
+    def _submit(self, task: Job, tries: int) -> None:
         name = str(task.config.get("dataset"))
         data = None
         if task.config.get("train") is None and name not in NAMES:
@@ -255,16 +256,15 @@ class _Driver:
         self.live[generator] = (task, tries)
 
 
-def _first(task: Task | None) -> tuple[Task, int] | None:
+def _first(task: Job | None) -> tuple[Job, int] | None:
     return None if task is None else (task, 0)
 
 
-def _raised(task: Task, error: Any) -> RunEnd:
-    """The end of a task whose code outside the run raised (a bug, an unpicklable task)."""
+def _raised(task: Job, error: Any) -> list[RunEnd]:
+    """The ends of a job whose code outside the runs raised (a bug, an unpicklable job)."""
     cause = error.cause if error.cause is not None else error
-    return RunEnd(
-        id=task.run, status="failed", error=f"{type(cause).__name__}: {cause}", details=str(error)
-    )
+    why = f"{type(cause).__name__}: {cause}"
+    return [RunEnd(id=run, status="failed", error=why, details=str(error)) for run in task.runs]
 
 
 def _lost(tries: int, error: object) -> str:
@@ -273,9 +273,9 @@ def _lost(tries: int, error: object) -> str:
     return f"its Ray worker died {times} ({why})"
 
 
-def _stream(function: Work, task: Task, dataset: str, data: Raw | None) -> Iterator[object]:
+def _stream(function: Work, task: Job, dataset: str, data: Raw | None) -> Iterator[object]:
     """The Ray task: train ``task`` in a thread, yielding each commit as it is sent, then
-    the end (with the Ray node it ran on)."""
+    the ends of its runs (with the Ray node they ran on)."""
     import ray
     import torch
 
@@ -289,11 +289,11 @@ def _stream(function: Work, task: Task, dataset: str, data: Raw | None) -> Itera
     def work() -> None:
         try:
             if data is None:
-                end = function(task, send)
+                ends = function(task, send)
             else:
                 with provided(dataset, data):
-                    end = function(task, send)
-            messages.put(end.on(node))
+                    ends = function(task, send)
+            messages.put(_Ends(tuple(end.on(node) for end in ends)))
         except BaseException as error:
             messages.put(_Raised(error))
 
@@ -304,9 +304,16 @@ def _stream(function: Work, task: Task, dataset: str, data: Raw | None) -> Itera
         if isinstance(message, _Raised):
             raise message.error
         yield message
-        if isinstance(message, RunEnd):
+        if isinstance(message, _Ends):
             break
     thread.join()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ends:
+    """The ends of a job's runs: its stream's last message."""
+
+    ends: tuple[RunEnd, ...]
 
 
 @dataclasses.dataclass(frozen=True)

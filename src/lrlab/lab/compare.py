@@ -34,7 +34,7 @@ from lrlab.lab.config import batches_per_epoch
 from lrlab.lab.data import load
 from lrlab.lab.experiment import Execution, Experiment
 from lrlab.lab.imports import reference_of
-from lrlab.lab.models import check_model
+from lrlab.lab.models import check_device, check_model
 from lrlab.lab.records import ExperimentRecord, Member, stable_id
 from lrlab.lab.report import Summary, summarise, write_summary
 from lrlab.lab.runner import Executor, InProcess, ProcessPool, RunEnd, run_all, trainable_for
@@ -109,16 +109,24 @@ def executor_for(execution: Execution) -> Executor:
 
 
 def check(experiment: Experiment, train: Trainable | None = None) -> None:
-    """Everything that can fail before training: data, model and each schedule's spec;
-    with own training, that its function imports (or ``train`` is given)."""
+    """Everything that can fail before training: the device, data, model (that it
+    stacks, for the batched engine) and each schedule's spec; with own training, that its
+    function imports (or ``train`` is given)."""
     if experiment.train is not None:
         if train is None:
             trainable_for(experiment.config(experiment.schedules[0], experiment.seeds[0], lr=0.1))
         experiment.check_schedules(NOMINAL_STEPS)
         return
+    check_device(experiment.device)
     data = load(experiment.dataset, seed=experiment.seeds[0])
     check_model(experiment.model, data, experiment.batch_size, seed=experiment.seeds[0])
     experiment.check_schedules(batches_per_epoch(len(data.y_train), experiment.batch_size))
+    if experiment.resolved_engine == "batched":
+        from lrlab.lab.batched import check_batchable
+
+        check_batchable(
+            experiment.config(experiment.schedules[0], experiment.seeds[0], lr=0.1), data
+        )
 
 
 def compare(

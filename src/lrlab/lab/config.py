@@ -30,7 +30,20 @@ from lrlab.spec import parse
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PER = ("epoch", "batch")
-BUILT_IN_ONLY = ("dataset", "model", "optimizer", "momentum", "weight_decay", "batch_size")
+ENGINES = ("sequential", "batched")
+"""How the built-in trainer trains a seed's runs: one after another, or all schedules'
+models stacked in one pass (`lrlab.lab.batched`)."""
+_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+BUILT_IN_ONLY = (
+    "dataset",
+    "model",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "batch_size",
+    "engine",
+    "device",
+)
 """The settings of the built-in trainer, which own training (``train``) does not have."""
 _REFERENCE = re.compile(r"^[^\s:]+:[^\s:]+$")
 _METRIC = re.compile(r"^[A-Za-z_][\w.\-/]*$")
@@ -72,10 +85,15 @@ class TrainConfig:
     """torch CPU threads while training: results are bit-identical only per thread count."""
     train: str | None = None
     """Own training: the ``module:function`` that trains the run (None: the built-in
-    trainer, with ``dataset``, ``model``, ``optimizer``, ``momentum``, ``weight_decay``
-    and ``batch_size``; they do not apply to own training)."""
+    trainer, with ``dataset``, ``model``, ``optimizer``, ``momentum``, ``weight_decay``,
+    ``batch_size``, ``engine`` and ``device``; they do not apply to own training)."""
     plateau_metric: str = "val_loss"
     """The reported metric that feeds a schedule's plateau phase."""
+    engine: Literal["sequential", "batched"] = "sequential"
+    """The built-in trainer's engine (`ENGINES`): ``batched`` trains the runs of a seed
+    that differ only in their schedule (and lr) together."""
+    device: str = "cpu"
+    """Where the built-in trainer trains: ``cpu``, ``cuda`` or ``cuda:N``."""
 
     def __post_init__(self) -> None:
         name = "config"
@@ -93,6 +111,15 @@ class TrainConfig:
         if self.train is not None and not _REFERENCE.match(str(self.train)):
             raise ValueError(f"config: train must be 'module:function', got {self.train!r}")
         check_metric_name("config", "plateau_metric", self.plateau_metric)
+        check_choice(name, "engine", self.engine, ENGINES)
+        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
+            raise ValueError(f"config: device must be cpu, cuda or cuda:N, got {self.device!r}")
+        if self.train is not None and (self.engine, self.device) != ("sequential", "cpu"):
+            raise ValueError(
+                f"config: engine and device are the built-in trainer's; own training (train "
+                f"= {self.train!r}) trains as its function says, got engine {self.engine!r} "
+                f"and device {self.device!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-safe dict.
@@ -106,14 +133,29 @@ class TrainConfig:
         else:
             for key in BUILT_IN_ONLY:
                 del out[key]
-        if self.plateau_metric == "val_loss":
-            del out["plateau_metric"]
+        defaults = {"plateau_metric": "val_loss", "engine": "sequential", "device": "cpu"}
+        for key, default in defaults.items():
+            if key in out and out[key] == default:
+                del out[key]
         return out
 
     @property
     def run_id(self) -> str:
         """A stable id: `lrlab.lab.records.stable_id` of the config's dict form."""
         return stable_id(self.to_dict())
+
+
+SHARED = ("schedule", "per", "lr", "plateau_metric")
+"""The settings in which runs trained together (the batched engine) may differ."""
+
+
+def batch_key(config: TrainConfig) -> tuple[tuple[str, Any], ...]:
+    """What runs trained together have in common: their configs but for `SHARED`.
+
+    >>> batch_key(TrainConfig(schedule="a")) == batch_key(TrainConfig(schedule="b"))
+    True
+    """
+    return tuple(sorted((k, v) for k, v in config.to_dict().items() if k not in SHARED))
 
 
 def batches_per_epoch(n_train: int, batch_size: int) -> int:

@@ -44,6 +44,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
 
 from lrlab.lab.config import (
     BUILT_IN_ONLY,
+    ENGINES,
     OPTIMIZERS,
     PER,
     TrainConfig,
@@ -186,11 +187,17 @@ class Experiment:
     """Whether a smaller or a larger ``rank_by`` is better (default: from its name)."""
     plateau_metric: str = "val_loss"
     """The reported metric that feeds a schedule's plateau phase."""
+    engine: Literal["auto", "batched", "sequential"] = "auto"
+    """How the built-in trainer trains a seed's runs (`lrlab.lab.batched`): ``auto`` is
+    ``batched`` for the built-in models, ``sequential`` for a model factory."""
+    device: str = "cpu"
+    """Where the built-in trainer trains: ``cpu``, ``cuda`` or ``cuda:N``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"experiment: name must be a non-empty string, got {self.name!r}")
         check_choice("experiment", "optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("experiment", "engine", self.engine, ("auto", *ENGINES))
         if self.lr != "auto" and (
             isinstance(self.lr, bool)
             or not isinstance(self.lr, (int, float))
@@ -254,6 +261,17 @@ class Experiment:
         self.rank_mode  # noqa: B018 - a rank_by whose direction is unknown fails here
 
     @property
+    def resolved_engine(self) -> Literal["batched", "sequential"]:
+        """The engine the runs train with, ``auto`` resolved.
+
+        >>> Experiment().resolved_engine, Experiment(model="pkg.models:wide").resolved_engine
+        ('batched', 'sequential')
+        """
+        if self.engine != "auto":
+            return self.engine
+        return "sequential" if self.train is not None or ":" in self.model else "batched"
+
+    @property
     def rank_metric(self) -> str:
         """The metric that ranks the schedules: ``rank_by``, or the trainer's default."""
         if self.rank_by is not None:
@@ -292,6 +310,8 @@ class Experiment:
             seed=seed,
             train=self.train,
             plateau_metric=self.plateau_metric,
+            engine=self.resolved_engine,
+            device=self.device,
         )
 
     def runs(self, *, lr: float | None = None) -> list[tuple[ScheduleEntry, int, TrainConfig]]:
@@ -315,17 +335,23 @@ class Experiment:
         for key in ("train", "rank_by", "mode"):  # absent at their defaults: ids stay stable
             if out[key] is None:
                 del out[key]
-        if out["plateau_metric"] == "val_loss":
-            del out["plateau_metric"]
+        for key, default in (("plateau_metric", "val_loss"), ("engine", "auto"), ("device", "cpu")):
+            if out[key] == default:
+                del out[key]
         if self.train is not None:
             for key in BUILT_IN_ONLY:
-                del out[key]
+                out.pop(key, None)
         return out
 
     @property
     def id(self) -> str:
-        """A stable id: `lrlab.lab.records.stable_id` of the experiment's dict form."""
-        return stable_id(self.to_dict())
+        """A stable id: `lrlab.lab.records.stable_id` of the experiment's dict form, with
+        the engine it resolves to (its runs' numbers depend on it)."""
+        data = self.to_dict()
+        data.pop("engine", None)
+        if self.resolved_engine != "sequential":
+            data["engine"] = self.resolved_engine
+        return stable_id(data)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "config") -> Experiment:

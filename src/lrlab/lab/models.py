@@ -148,6 +148,26 @@ def _check_signature(where: str, factory: Any, n_features: int, n_classes: int) 
         ) from None
 
 
+def check_device(device: str) -> None:
+    """Raise ValueError, naming ``device``, unless torch can train on it here.
+
+    >>> check_device("cpu")
+    """
+    if device == "cpu":
+        return
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r}: torch sees no CUDA GPU here (torch.cuda.is_available() is "
+            "False); use device 'cpu'"
+        )
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPUs "
+            f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})"
+        )
+
+
 def check_model(name: str, data: Dataset, batch_size: int, *, seed: int = 0) -> None:
     """Raise ValueError, naming ``name`` and the problem, unless the model can train on ``data``.
 

@@ -100,6 +100,11 @@ class _Stop(BaseException):
     """Ends the training function at once: the run diverged (not an error)."""
 
 
+class _StoreFailed(_Stop):
+    """Ends the training function at once: a commit failed (every run trained with it
+    stops too)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ending:
     """How `Run.execute` ended: an outcome to record, or a failure with its traceback."""
@@ -173,6 +178,60 @@ class RunScheduler(ScheduleLR):
             super().step()
 
 
+class Cadence:
+    """When reported epochs are committed, and when with a checkpoint: the writes take at
+    most about ``checkpoint_overhead`` and ``commit_overhead`` of the training time (see
+    `CHECKPOINT_OVERHEAD`, `COMMIT_OVERHEAD`; ``math.inf``: every epoch).
+
+    Runs trained together in one pass share one, so they commit the same epochs: the
+    first to report an epoch decides for all, and the writes of all count as its cost.
+
+    >>> cadence = Cadence(math.inf, math.inf)
+    >>> cadence.due(0, seconds=0.5)
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        checkpoint_overhead: float = CHECKPOINT_OVERHEAD,
+        commit_overhead: float = COMMIT_OVERHEAD,
+    ) -> None:
+        self.checkpoint_overhead = checkpoint_overhead
+        self.commit_overhead = commit_overhead
+        self._since_checkpoint = self._since_commit = 0.0
+        self._checkpoint_cost: float | None = None
+        self._commit_cost: float | None = None
+        self._epoch: int | None = None
+        self._decision = (False, False)
+        self._spent: float | None = None  # the writes of the epoch decided last
+        self._checkpointed = False
+
+    def due(self, epoch: int, seconds: float) -> tuple[bool, bool]:
+        """Whether a checkpoint and whether a commit are due after ``epoch``, trained in
+        ``seconds`` (counted once per epoch, by the first run to ask)."""
+        if epoch == self._epoch:
+            return self._decision
+        if self._spent is not None:
+            if self._checkpointed:
+                self._checkpoint_cost, self._since_checkpoint = self._spent, 0.0
+            else:
+                self._commit_cost = self._spent
+            self._since_commit = 0.0
+        self._epoch, self._spent, self._checkpointed = epoch, None, False
+        self._since_checkpoint += seconds
+        self._since_commit += seconds
+        self._decision = (
+            _due(self._checkpoint_cost, self._since_checkpoint, self.checkpoint_overhead),
+            _due(self._commit_cost, self._since_commit, self.commit_overhead),
+        )
+        return self._decision
+
+    def spent(self, seconds: float, *, checkpoint: bool) -> None:
+        """A run's write after the epoch decided last took ``seconds``."""
+        self._spent = (self._spent or 0.0) + seconds
+        self._checkpointed |= checkpoint
+
+
 class Run:
     """One (schedule, seed) run, handed to a training function; see the module docs.
 
@@ -183,7 +242,8 @@ class Run:
     with the checkpoint after the last of them when one is due, and must make both
     durable before it returns; ``required``: metrics every report must include;
     ``checkpoint_overhead``, ``commit_overhead``: see `CHECKPOINT_OVERHEAD` and
-    `COMMIT_OVERHEAD` (``math.inf``: every epoch).
+    `COMMIT_OVERHEAD` (``math.inf``: every epoch); ``cadence``: a `Cadence` shared with
+    runs trained together (default: the run's own, with those overheads).
     """
 
     def __init__(
@@ -196,12 +256,11 @@ class Run:
         required: tuple[str, ...] = (),
         checkpoint_overhead: float = CHECKPOINT_OVERHEAD,
         commit_overhead: float = COMMIT_OVERHEAD,
+        cadence: Cadence | None = None,
     ) -> None:
         self.config = config
         self._commit = commit
         self._required = required
-        self._checkpoint_overhead = checkpoint_overhead
-        self._commit_overhead = commit_overhead
         self._saved: dict[str, Any] | None = None
         if checkpoint is not None:
             saved = read_checkpoint(checkpoint)
@@ -229,9 +288,11 @@ class Run:
         self._checked_state = False
         self._names: set[str] = set()  # metric names already checked
         self._pending: list[Epoch] = []  # reported, not committed yet
-        self._since_checkpoint = self._since_commit = 0.0
-        self._checkpoint_cost: float | None = None
-        self._commit_cost: float | None = None
+        self.cadence = cadence or Cadence(checkpoint_overhead, commit_overhead)
+        """When epochs are committed and checkpointed (runs trained together share one)."""
+        self.share = 1
+        """How many runs train in one pass with this one: an epoch's ``seconds`` are its
+        share of the pass's time."""
         covered: list[Epoch] = []
         if self._saved is not None:
             mine = self._saved["run"]
@@ -265,6 +326,16 @@ class Run:
     def total_epochs(self) -> int:
         """How many epochs the run has in all."""
         return self.config.epochs
+
+    @property
+    def epoch(self) -> int | None:
+        """The epoch being trained (None outside ``run.epochs()``)."""
+        return self._epoch
+
+    @property
+    def covered(self) -> int:
+        """The epochs the checkpoint holds: training goes on after them."""
+        return self._covered
 
     @property
     def resumed_from(self) -> int | None:
@@ -383,7 +454,7 @@ class Run:
             where = "outside run.epochs()" if self._epoch is None else "twice in one epoch"
             raise RunError(f"run.report() was called {where} (epoch {self._epoch})")
         values = self._metrics(metrics)
-        seconds = time.perf_counter() - self._started
+        seconds = (time.perf_counter() - self._started) / self.share
         self._reported = True
         epoch = self._epoch
         if any(
@@ -403,8 +474,7 @@ class Run:
                 )
             plateau = values[name]
         self._scheduler.end_epoch(plateau)
-        self._since_checkpoint += seconds
-        self._since_commit += seconds
+        checkpoint_due, commit_due = self.cadence.due(epoch, seconds)
         if epoch < len(self.history):  # trained again after resuming: committed already
             self._check_again(self.history[epoch], values)
             return
@@ -412,20 +482,14 @@ class Run:
         if self._commit is None:
             self.history.append(row)
             return
-        checkpoint = state is not None and _due(
-            self._checkpoint_cost, self._since_checkpoint, self._checkpoint_overhead
-        )
+        checkpoint = state is not None and checkpoint_due
         start = time.perf_counter()
         data = self._checkpoint(state, row) if checkpoint else None  # may fail: nothing kept
         self.history.append(row)
         self._pending.append(row)
-        if checkpoint or _due(self._commit_cost, self._since_commit, self._commit_overhead):
+        if checkpoint or commit_due:
             self._send(data)
-            took = time.perf_counter() - start
-            if checkpoint:
-                self._checkpoint_cost, self._since_checkpoint = took, 0.0
-            else:
-                self._commit_cost = took
+            self.cadence.spent(time.perf_counter() - start, checkpoint=checkpoint)
 
     def diverge(self, step: int | None = None) -> None:
         """Stop the run now as diverged (at optimizer step ``step``, default the last)."""
@@ -441,29 +505,10 @@ class Run:
         """Call ``function(self)`` and say how the run ended; its exceptions are failures
         (with the traceback), never raised; a failed commit is raised (the store failed).
         torch runs with ``config.threads`` threads."""
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.config.threads)
-        crash: Ending | None = None
-        try:
-            function(self)
-        except _Stop:
-            pass
-        except RunError as error:  # where the function misused the handle
-            self.failure = str(error)
-            crash = Ending(
-                status="failed",
-                error=self.failure,
-                details="".join(traceback.format_exception(error)),
-            )
-        except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
-            if self.failure is None:
-                crash = Ending(
-                    status="failed",
-                    error=_one_line(error),
-                    details="".join(traceback.format_exception(error)),
-                )
-        finally:
-            torch.set_num_threads(previous)
+        return execute_together([self], lambda runs: function(runs[0]))[0]
+
+    def _ending(self, crash: Ending | None) -> Ending:
+        """How the run ended, once its training function returned (or ``crash``ed)."""
         if self.store_error is None and self._pending:
             with suppress(_Stop):  # what was reported is committed, however the run ended
                 self._send(None)
@@ -495,6 +540,7 @@ class Run:
             lrs=tuple(self.lrs),
             diverged_at=self.diverged_at,
             final=dict(self.final),
+            engine=self.config.engine,
             node=platform.node(),
             warnings=tuple(self.warnings),
         )
@@ -560,9 +606,8 @@ class Run:
             self._commit(tuple(self._pending), checkpoint)
         except Exception as error:
             self.store_error = error
-            raise _Stop from None
+            raise _StoreFailed from None
         self._pending.clear()
-        self._since_commit = 0.0
 
     def _check_again(self, committed: Epoch, values: Mapping[str, float]) -> None:
         for name, value in values.items():
@@ -647,6 +692,62 @@ class Run:
         return data
 
 
+def execute_together(
+    runs: Sequence[Run], function: Callable[[Sequence[Run]], None]
+) -> list[Ending]:
+    """Call ``function(runs)``, which trains them all in one pass, and say how each ended.
+
+    Inside, wrap each run's own calls in `stopped` (a run that diverges stops alone). An
+    exception from ``function`` fails every run still running, with the traceback; a
+    failed commit is raised. torch runs with the first config's ``threads`` threads.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(runs[0].config.threads)
+    crash: Ending | None = None
+    misuse = False
+    try:
+        function(runs)
+    except _Stop:  # a single run's stop
+        pass
+    except (Exception, SystemExit) as error:  # a model may call sys.exit(): a failure
+        misuse = isinstance(error, RunError)  # where the function misused a handle
+        crash = Ending(
+            status="failed",
+            error=str(error) if misuse else _one_line(error),
+            details="".join(traceback.format_exception(error)),
+        )
+    finally:
+        torch.set_num_threads(previous)
+    endings = []
+    for run in runs:
+        if crash is None or run.status != "running":
+            endings.append(run._ending(None))
+        elif misuse:
+            run.failure = crash.error
+            endings.append(run._ending(crash))
+        else:  # a failure the handle saw first (a RunError caught and replaced) stands
+            endings.append(run._ending(crash if run.failure is None else None))
+    return endings
+
+
+def stopped(call: Callable[[], object]) -> bool:
+    """Make one run's call (``report``, ``diverge``, a scheduler's ``step``) in a pass
+    that trains several: True when it stopped that run (it diverged); the other runs go
+    on. A failed commit stops them all (the store failed).
+
+    >>> from lrlab.lab.config import TrainConfig
+    >>> stopped(Run(TrainConfig()).diverge)
+    True
+    """
+    try:
+        call()
+    except _StoreFailed:
+        raise
+    except _Stop:
+        return True
+    return False
+
+
 def _legacy(saved: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint of lrlab 0.x's built-in trainer (stores of schema 1 and 2) in this
     format: its run resumes instead of starting over."""
@@ -715,7 +816,9 @@ def _unpack_epochs(packed: Any) -> list[Epoch]:
 
 def read_checkpoint(checkpoint: bytes) -> dict[str, Any]:
     """A checkpoint's contents (raises if it is not one): tensors and plain data only."""
-    state: dict[str, Any] = torch.load(io.BytesIO(checkpoint), weights_only=True)
+    state: dict[str, Any] = torch.load(
+        io.BytesIO(checkpoint), weights_only=True, map_location="cpu"
+    )
     return state
 
 

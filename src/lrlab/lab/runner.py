@@ -26,12 +26,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lrlab.lab import storage
-from lrlab.lab.config import TrainConfig
+from lrlab.lab.config import TrainConfig, batch_key
 from lrlab.lab.records import DONE, Checkpoint, CheckpointRef, Epoch, Outcome, Status
 from lrlab.lab.store import Store
+
+if TYPE_CHECKING:
+    from lrlab.lab.run import Ending, Run
 
 WORKER_DIED = "its worker process died (killed by the OS, or out of memory?), twice"
 
@@ -59,12 +62,43 @@ class Task:
         """The run's id."""
         return TrainConfig(**self.config).run_id
 
+    @property
+    def runs(self) -> tuple[str, ...]:
+        """The ids of the runs the task trains: its own."""
+        return (self.run,)
+
     def after(self, commit: Commit) -> Task:
         """This task as it resumes once ``commit`` is committed."""
         checkpoint = self.checkpoint if commit.checkpoint is None else commit.checkpoint
         return dataclasses.replace(
             self, history=(*self.history, *commit.epochs), checkpoint=checkpoint
         )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Runs trained together in one pass by the batched engine (`lrlab.lab.batched`):
+    one seed's runs that differ only in their schedule and lr."""
+
+    tasks: tuple[Task, ...]
+
+    @property
+    def runs(self) -> tuple[str, ...]:
+        """The ids of its runs."""
+        return tuple(task.run for task in self.tasks)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config its runs share (the first one's)."""
+        return self.tasks[0].config
+
+    def after(self, commit: Commit) -> Batch:
+        """This batch as it resumes once ``commit`` (of one of its runs) is committed."""
+        return Batch(tuple(t.after(commit) if t.run == commit.run else t for t in self.tasks))
+
+
+Job = Task | Batch
+"""What an executor hands a worker: one run, or a batch of runs trained together."""
 
 
 @dataclass(frozen=True)
@@ -102,26 +136,26 @@ class RunEnd:
 
 
 Send = Callable[[Commit], None]
-Work = Callable[[Task, Send], RunEnd]
+Work = Callable[[Job, Send], list[RunEnd]]
 
 
 class Executor(Protocol):
-    """Runs ``function(task, send)`` for each task, somewhere, and brings back what
-    ``send`` was given (to ``receive``, in the driver, in order) and each `RunEnd` (after
-    the commits of its run)."""
+    """Runs ``function(job, send)`` for each job, somewhere, and brings back what
+    ``send`` was given (to ``receive``, in the driver, in order) and the `RunEnd` of each
+    of the job's runs (after the commits of its run)."""
 
-    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
-        """Each task's end, as they come."""
+    def map(self, function: Work, tasks: Iterable[Job], receive: Send) -> Iterator[RunEnd]:
+        """Each run's end, as they come."""
         ...
 
 
 class InProcess:
-    """Run tasks one after another in this process."""
+    """Run jobs one after another in this process."""
 
-    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
-        """Ends in task order; each commit is written as it is sent."""
+    def map(self, function: Work, tasks: Iterable[Job], receive: Send) -> Iterator[RunEnd]:
+        """Ends in job order; each commit is written as it is sent."""
         for task in tasks:
-            yield function(task, receive)
+            yield from function(task, receive)
 
 
 class ProcessPool:
@@ -137,12 +171,12 @@ class ProcessPool:
         self.jobs = jobs
         self.context = multiprocessing.get_context(start_method)
 
-    def map(self, function: Work, tasks: Iterable[Task], receive: Send) -> Iterator[RunEnd]:
+    def map(self, function: Work, tasks: Iterable[Job], receive: Send) -> Iterator[RunEnd]:
         """Ends as workers finish them."""
         todo = iter(tasks)
-        retry: list[Task] = []  # runs whose worker died once: they go again first
+        retry: list[Job] = []  # jobs whose worker died once: they go again first
         idle: list[_Worker] = []
-        busy: dict[Connection, tuple[_Worker, Task, bool]] = {}
+        busy: dict[Connection, tuple[_Worker, Job, bool]] = {}
         workers: list[_Worker] = []
         try:
             while True:
@@ -169,7 +203,7 @@ class ProcessPool:
                         del busy[conn]
                         worker.stop()
                         if again:
-                            yield _died(task)
+                            yield from (_died(run) for run in task.runs)
                         else:
                             retry.append(task)
                         continue
@@ -179,7 +213,7 @@ class ProcessPool:
                     else:
                         del busy[conn]
                         idle.append(worker)
-                        yield message
+                        yield from message
         except BaseException:
             for worker in workers:
                 worker.process.terminate()
@@ -216,14 +250,15 @@ def _serve(conn: Connection, function: Work) -> None:
     torch.set_num_threads(1)
     while (task := conn.recv()) is not None:
         try:
-            end = function(task, conn.send)
-        except Exception as error:  # a bug outside the run's own code: the run fails
-            end = RunEnd(id=task.run, status="failed", error=repr(error), node=platform.node())
-        conn.send(end)
+            ends = function(task, conn.send)
+        except Exception as error:  # a bug outside the runs' own code: they fail
+            node, why = platform.node(), repr(error)
+            ends = [RunEnd(id=run, status="failed", error=why, node=node) for run in task.runs]
+        conn.send(ends)
 
 
-def _died(task: Task) -> RunEnd:
-    return RunEnd(id=task.run, status="failed", error=WORKER_DIED)
+def _died(run: str) -> RunEnd:
+    return RunEnd(id=run, status="failed", error=WORKER_DIED)
 
 
 def trainable_for(config: TrainConfig, given: Callable[..., None] | None = None) -> Any:
@@ -246,9 +281,40 @@ def trainable_for(config: TrainConfig, given: Callable[..., None] | None = None)
     return function
 
 
+def run_job(job: Job, send: Send) -> list[RunEnd]:
+    """Train a job (in a worker): each commit goes to ``send``; the store is never
+    touched. A `Batch` trains its runs in one pass (`lrlab.lab.batched`)."""
+    if isinstance(job, Task):
+        return [run_task(job, send)]
+    from lrlab.lab.batched import train_together
+    from lrlab.lab.run import Cadence, execute_together
+
+    handles = [_handle(task, send) for task in job.tasks]
+    ends = []
+    for covered in sorted({handle.covered for handle in handles}):  # together from one epoch
+        group = [handle for handle in handles if handle.covered == covered]
+        cadence = Cadence()
+        for handle in group:
+            handle.cadence = cadence
+        for handle, ending in zip(group, execute_together(group, train_together), strict=True):
+            ends.append(_end(handle, ending))
+    return ends
+
+
 def run_task(task: Task, send: Send) -> RunEnd:
     """Train one task (in a worker): each commit goes to ``send``; the store is never
     touched."""
+    handle = _handle(task, send)
+    try:
+        function = trainable_for(handle.config, task.train)
+    except ValueError as error:
+        return RunEnd(id=handle.id, status="failed", error=str(error), node=platform.node())
+    return _end(handle, handle.execute(function))
+
+
+def _handle(task: Task, send: Send) -> Run:
+    """The task's `Run` handle, whose commits go to ``send`` (a checkpoint that cannot be
+    read: the run trains again from its start, with a warning)."""
     from lrlab.lab.run import Run
 
     config = TrainConfig(**task.config)
@@ -267,9 +333,7 @@ def run_task(task: Task, send: Send) -> RunEnd:
         state = task.checkpoint
         if isinstance(state, CheckpointRef):
             state = storage.get(state)
-        handle = Run(
-            config, checkpoint=state, history=history, commit=commit, required=task.required
-        )
+        return Run(config, checkpoint=state, history=history, commit=commit, required=task.required)
     except Exception as error:  # unreadable (damaged, gone, another torch): train it again
         handle = Run(config, history=history, commit=commit, required=task.required)
         if task.checkpoint is not None:
@@ -278,14 +342,15 @@ def run_task(task: Task, send: Send) -> RunEnd:
                 f"[checkpoint] the committed checkpoint could not be used ({why}); the run "
                 "was trained again from its start, with the same numbers"
             )
-    try:
-        function = trainable_for(config, task.train)
-    except ValueError as error:
-        return RunEnd(id=run, status="failed", error=str(error), node=node)
-    ending = handle.execute(function)
+        return handle
+
+
+def _end(handle: Run, ending: Ending) -> RunEnd:
+    """The `RunEnd` of a run that ended with ``ending``."""
+    node = platform.node()
     if ending.status == "failed":
         return RunEnd(
-            id=run,
+            id=handle.id,
             status="failed",
             error=ending.error or "failed",
             details=ending.details,
@@ -293,7 +358,7 @@ def run_task(task: Task, send: Send) -> RunEnd:
         )
     assert ending.outcome is not None
     return RunEnd(
-        id=run,
+        id=handle.id,
         status=ending.outcome.status,
         resumed_from=handle.resumed_from,
         outcome=ending.outcome,
@@ -338,14 +403,25 @@ def run_all(
                     storage.remove(stale)
             todo.append(config)
 
-        def tasks() -> Iterator[Task]:  # read as they start: one checkpoint at a time
+        def task(config: TrainConfig) -> Task:
+            run = config.run_id
+            history = tuple(store.epochs(run))
+            checkpoint = store.checkpoint(run)
+            if isinstance(checkpoint, CheckpointRef):
+                references[run] = checkpoint
+            return Task(config.to_dict(), required, train, history, checkpoint, checkpoint_dir)
+
+        batches: dict[tuple[tuple[str, Any], ...], list[TrainConfig]] = {}
+        for config in todo:
+            if config.engine == "batched":
+                batches.setdefault(batch_key(config), []).append(config)
+
+        def tasks() -> Iterator[Job]:  # read as they start: one batch's checkpoints at a time
             for config in todo:
-                run = config.run_id
-                history = tuple(store.epochs(run))
-                checkpoint = store.checkpoint(run)
-                if isinstance(checkpoint, CheckpointRef):
-                    references[run] = checkpoint
-                yield Task(config.to_dict(), required, train, history, checkpoint, checkpoint_dir)
+                if config.engine != "batched":
+                    yield task(config)
+                elif (members := batches.pop(batch_key(config), None)) is not None:
+                    yield Batch(tuple(task(member) for member in members))
 
         def receive(commit: Commit) -> None:
             store.save_epochs(commit.run, commit.epochs, commit.checkpoint, node=commit.node)
@@ -354,7 +430,7 @@ def run_all(
                 if isinstance(commit.checkpoint, CheckpointRef):
                     references[commit.run] = commit.checkpoint
 
-        for end in (executor or InProcess()).map(run_task, tasks(), receive):
+        for end in (executor or InProcess()).map(run_job, tasks(), receive):
             if end.outcome is not None:
                 store.finish(end.id, end.outcome)
                 forget(end.id)

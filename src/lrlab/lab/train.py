@@ -33,8 +33,9 @@ import torch
 
 from lrlab.lab.batches import batch_indices
 from lrlab.lab.config import TrainConfig, batches_per_epoch
-from lrlab.lab.data import NAMES, Dataset, load
+from lrlab.lab.data import Dataset
 from lrlab.lab.models import build_for
+from lrlab.lab.recipe import DIVERGE_FACTOR, dataset_for, optimizer_for
 from lrlab.lab.records import Epoch
 from lrlab.lab.run import LR_SAMPLES, Run, read_checkpoint
 
@@ -44,13 +45,12 @@ __all__ = [
     "METRICS",
     "RunResult",
     "builtin",
+    "dataset_for",
     "optimizer_for",
     "read_checkpoint",
     "train",
 ]
 
-DIVERGE_FACTOR = 100.0
-"""A training loss above this many times the first batch's loss counts as divergence."""
 METRICS = ("train_loss", "val_loss", "val_accuracy")
 """What the built-in trainer reports each epoch."""
 
@@ -79,29 +79,9 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple
     return loss, accuracy
 
 
-def optimizer_for(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """The config's optimizer (SGD with momentum, Adam or AdamW) over ``model``."""
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(
-            model.parameters(),
-            lr=config.lr,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-        )
-    kind = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    return kind(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-
-
 Checkpoint = bytes
 """A run's state after an epoch, serialised (see `lrlab.lab.run.FORMAT`)."""
 EpochCallback = Callable[[Epoch, Checkpoint | None], None]
-
-
-@functools.lru_cache(maxsize=4)
-def _built_in(name: str, *, seed: int) -> Dataset:
-    """A built-in dataset's split for ``seed``, loaded once per process: the runs of one
-    seed share it (the trainer only reads it)."""
-    return load(name, seed=seed)
 
 
 def builtin(run: Run, *, data: Dataset | None = None) -> None:
@@ -112,12 +92,13 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
     """
     config = run.config
     if data is None:
-        data = (_built_in if config.dataset in NAMES else load)(config.dataset, seed=config.seed)
+        data = dataset_for(config)
+    device = torch.device(config.device)
     torch.manual_seed(config.seed)
-    model = build_for(config.model, data)
+    model = build_for(config.model, data).to(device)
     optimizer = optimizer_for(config, model)
-    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+    x_train, y_train = (torch.from_numpy(a).to(device) for a in (data.x_train, data.y_train))
+    x_val, y_val = (torch.from_numpy(a).to(device) for a in (data.x_val, data.y_val))
     n = len(y_train)
     batches = batches_per_epoch(n, config.batch_size)
     scheduler = run.scheduler(optimizer, steps_per_epoch=batches)
@@ -132,7 +113,8 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
     model.train()
     for epoch in run.epochs():
         losses = []
-        for b, index in enumerate(batch_indices(n, config.batch_size, shuffle)):
+        for b, rows in enumerate(batch_indices(n, config.batch_size, shuffle)):
+            index = rows.to(device)
             loss = torch.nn.functional.cross_entropy(model(x_train[index]), y_train[index])
             value = loss.item()
             if limit is None:
@@ -156,9 +138,8 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
                 "limit": limit,
             },
         )
-    _, test_accuracy = _evaluate(
-        model, torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
-    )
+    x_test, y_test = (torch.from_numpy(a).to(device) for a in (data.x_test, data.y_test))
+    _, test_accuracy = _evaluate(model, x_test, y_test)
     run.record_final(test_accuracy=test_accuracy)
 
 
@@ -169,9 +150,9 @@ def train(
     resume: Checkpoint | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> RunResult:
-    """Train ``config`` with the built-in trainer; ``on_epoch(epoch, checkpoint)`` after
-    each epoch (every epoch's checkpoint); ``resume`` from one such checkpoint. An error in
-    training is raised.
+    """Train ``config`` with the built-in trainer (its engine: batched, a batch of one);
+    ``on_epoch(epoch, checkpoint)`` after each epoch (every epoch's checkpoint);
+    ``resume`` from one such checkpoint. An error in training is raised.
 
     torch runs with ``config.threads`` CPU threads meanwhile (restored afterwards).
     """
@@ -188,7 +169,13 @@ def train(
         checkpoint_overhead=math.inf,
         commit_overhead=math.inf,
     )
-    ending = run.execute(functools.partial(builtin, data=data))
+    if config.engine == "batched":
+        from lrlab.lab.batched import train_together
+        from lrlab.lab.run import execute_together
+
+        (ending,) = execute_together([run], functools.partial(train_together, data=data))
+    else:
+        ending = run.execute(functools.partial(builtin, data=data))
     if ending.status == "failed":
         raise RuntimeError(ending.details or ending.error)
     return RunResult(
