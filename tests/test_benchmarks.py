@@ -37,6 +37,11 @@ CASES = [
         ["--model=mlp-bn", "--epochs=2", "--seeds=1", "--repeats=1", "--skip-jobs"],
         ["ratio lab/bare", "same numbers: True", "second run (all stored)"],
     ),
+    (
+        "bench_engines.py",
+        ["--model=mlp-bn", "--epochs=2", "--seeds=1", "--repeats=1"],
+        ["ratio sequential/batched", "peak RSS"],
+    ),
 ]
 
 

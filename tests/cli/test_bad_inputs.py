@@ -221,7 +221,7 @@ def test_a_read_only_directory_exits_2(
             "--steps-per-epoch",
             "7",
         ],
-        ["cosine(init=0.1, steps=100)", "--steps", "100", "--title", "T" * 100_000],
+        ["cosine(init=0.1, steps=100)", "--steps", "100", "--title", "T" * 10_000],
     ],
 )
 @pytest.mark.parametrize("suffix", ["png", "svg", None])

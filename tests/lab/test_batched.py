@@ -307,13 +307,13 @@ def test_bad_engine_or_device_is_exit_2(
     assert "Traceback" not in err
 
 
-def test_auto_is_batched_for_built_in_models_and_the_id_says_so() -> None:
+def test_auto_is_batched_where_it_is_faster_and_the_id_says_so() -> None:
     from lrlab.lab.experiment import Experiment
 
-    auto, sequential = (
-        Experiment(epochs=2, seeds=(0,)),
-        Experiment(epochs=2, seeds=(0,), engine="sequential"),
-    )
+    auto = Experiment(model="mlp-bn", epochs=2, seeds=(0,))
+    sequential = dataclasses.replace(auto, engine="sequential")
     assert {c.engine for c in auto.configs()} == {"batched"}
     assert auto.id == dataclasses.replace(auto, engine="batched").id != sequential.id
     assert {c.engine for c in Experiment(model="pkg:factory").configs()} == {"sequential"}
+    assert {c.engine for c in Experiment().configs()} == {"sequential"}  # the CNN on a CPU
+    assert {c.engine for c in Experiment(device="cuda").configs()} == {"batched"}

@@ -188,8 +188,8 @@ class Experiment:
     plateau_metric: str = "val_loss"
     """The reported metric that feeds a schedule's plateau phase."""
     engine: Literal["auto", "batched", "sequential"] = "auto"
-    """How the built-in trainer trains a seed's runs (`lrlab.lab.batched`): ``auto`` is
-    ``batched`` for the built-in models, ``sequential`` for a model factory."""
+    """How the built-in trainer trains a seed's runs (`lrlab.lab.batched`); ``auto``: see
+    `resolved_engine`."""
     device: str = "cpu"
     """Where the built-in trainer trains: ``cpu``, ``cuda`` or ``cuda:N``."""
 
@@ -264,12 +264,18 @@ class Experiment:
     def resolved_engine(self) -> Literal["batched", "sequential"]:
         """The engine the runs train with, ``auto`` resolved.
 
-        >>> Experiment().resolved_engine, Experiment(model="pkg.models:wide").resolved_engine
+        ``auto`` is ``batched`` for the built-in MLPs, and for the CNN on a GPU; on a
+        CPU the CNN's convolutions cost the same stacked or not (docs/lab.md), and a model
+        factory or own training trains ``sequential``.
+
+        >>> Experiment(model="mlp-bn").resolved_engine, Experiment().resolved_engine
         ('batched', 'sequential')
         """
         if self.engine != "auto":
             return self.engine
-        return "sequential" if self.train is not None or ":" in self.model else "batched"
+        if self.train is not None or ":" in self.model:
+            return "sequential"
+        return "sequential" if self.model == "cnn" and self.device == "cpu" else "batched"
 
     @property
     def rank_metric(self) -> str:

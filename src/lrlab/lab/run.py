@@ -491,6 +491,13 @@ class Run:
             self._send(data)
             self.cadence.spent(time.perf_counter() - start, checkpoint=checkpoint)
 
+    def stepped(self) -> None:
+        """Count an optimizer step taken without the optimizer (sampling its lr as the
+        step pre-hook does): the batched engine updates every member in one step."""
+        if self._optimizer is None:
+            raise RunError("run.stepped(): call run.scheduler(optimizer, ...) first")
+        self._before_step(self._optimizer, (), {})
+
     def diverge(self, step: int | None = None) -> None:
         """Stop the run now as diverged (at optimizer step ``step``, default the last)."""
         self._diverge(self._steps - 1 if step is None else step)
