@@ -40,7 +40,7 @@ CASES = [
     (
         "bench_engines.py",
         ["--model=mlp-bn", "--epochs=2", "--seeds=1", "--repeats=1"],
-        ["ratio sequential/batched", "peak RSS"],
+        ["ratio sequential/batched", "peak RSS", "verdicts agree"],
     ),
 ]
 

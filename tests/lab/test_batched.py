@@ -317,3 +317,29 @@ def test_auto_is_batched_where_it_is_faster_and_the_id_says_so() -> None:
     assert {c.engine for c in Experiment(model="pkg:factory").configs()} == {"sequential"}
     assert {c.engine for c in Experiment().configs()} == {"sequential"}  # the CNN on a CPU
     assert {c.engine for c in Experiment(device="cuda").configs()} == {"batched"}
+
+
+STACKABLE = """
+import torch
+
+
+def factory(n_features, n_classes):
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_features, 32), torch.nn.LayerNorm(32), torch.nn.GELU(),
+        torch.nn.Linear(32, n_classes),
+    )
+"""
+
+
+def test_a_factory_model_trains_stacked_under_vmap_as_the_sequential_trainer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "stackable.py").write_text(STACKABLE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    chosen = configs(model="stackable:factory", epochs=1, seed=1)[:3]
+    check_batchable(chosen[0], load("digits", seed=1))
+    runs, losses = batched_losses(chosen, monkeypatch)
+    for i, config in enumerate(chosen):
+        peer, expected = sequential_losses(config, monkeypatch)
+        assert np.abs(losses[:, i] - expected).max() <= TOLERANCE * np.abs(expected).max()
+        assert runs[i].lrs == peer.lrs
