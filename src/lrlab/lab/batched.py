@@ -454,6 +454,7 @@ class _Pass:
             fold=config.model in BUILT_IN,
         )
         self.optimizer = StackedOptimizer(config, self.stack.trainable, states)
+        self.train, self.val = self.tensors("train"), self.tensors("val")
 
     def tensors(self, part: str) -> tuple[torch.Tensor, torch.Tensor]:
         """The data's ``part`` (train, val or test) on the device."""
@@ -466,7 +467,7 @@ class _Pass:
         epoch = live[0].run.epoch
         assert epoch is not None
         started = time.perf_counter()
-        x, y = self.tensors("train")
+        x, y = self.train
         for member in live:
             member.losses.clear()
         for b, rows in enumerate(batch_indices(len(y), self.config.batch_size, self.shuffle)):
@@ -478,6 +479,8 @@ class _Pass:
             grads = torch.autograd.grad(losses.sum(), self.stack.trainable)
             self.optimizer.step(grads, [float(m.optimizer.param_groups[0]["lr"]) for m in live])
             for m, value in zip(live, values, strict=True):
+                if m in out:  # stopped before its step, as in the sequential trainer
+                    continue
                 m.losses.append(value)
                 if b == 0 and epoch == m.run.covered:  # the pass's first step: through torch,
                     m.optimizer.step()  # which notes that the optimizer stepped
@@ -487,7 +490,7 @@ class _Pass:
             live = self.without(out, live)
             if not live:
                 return live, True
-        val_losses, val_accuracies = self.stack.evaluate(*self.tensors("val"))
+        val_losses, val_accuracies = self.stack.evaluate(*self.val)
         checkpoint, _ = live[0].run.cadence.due(epoch, time.perf_counter() - started)
         out = []
         for i, member in enumerate(live):
