@@ -160,7 +160,7 @@ def test_resuming_a_batch_gives_the_uninterrupted_numbers(tmp_path: Path) -> Non
     whole = tmp_path / "whole"
     assert {e.status for e in run_all(str(whole), chosen)} == {"finished"}
 
-    class Stop(Exception):
+    class Stop(BaseException):  # as Ctrl-C or a kill would stop it
         pass
 
     broken = tmp_path / "broken"
@@ -343,3 +343,45 @@ def test_a_factory_model_trains_stacked_under_vmap_as_the_sequential_trainer(
         peer, expected = sequential_losses(config, monkeypatch)
         assert np.abs(losses[:, i] - expected).max() <= TOLERANCE * np.abs(expected).max()
         assert runs[i].lrs == peer.lrs
+
+
+def checkpoints(config: TrainConfig) -> list[bytes]:
+    """Every epoch's checkpoint of ``config`` trained whole."""
+    saved: list[bytes] = []
+    train(config, on_epoch=lambda _epoch, checkpoint: saved.append(checkpoint or b""))
+    return saved
+
+
+def test_a_batch_resumed_after_its_last_epoch_still_reports_its_test_accuracy() -> None:
+    config = configs(model="mlp-bn", epochs=2, batch_size=256)[1]
+    again = train(config, resume=checkpoints(config)[-1])
+    assert again.status == "finished"
+    assert again.test_accuracy == train(config).test_accuracy is not None
+
+
+FROZEN = """
+import torch
+
+
+def factory(n_features, n_classes):
+    model = torch.nn.Sequential(
+        torch.nn.Linear(n_features, 16), torch.nn.ReLU(), torch.nn.Linear(16, n_classes)
+    )
+    model[0].requires_grad_(False)
+    return model
+"""
+
+
+def test_optimizer_state_is_numbered_as_torch_numbers_it_with_frozen_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "frozen.py").write_text(FROZEN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    keys = {}
+    for engine in ("sequential", "batched"):
+        config = TrainConfig(model="frozen:factory", epochs=1, engine=engine)  # type: ignore[arg-type]
+        state = Run(config, checkpoint=checkpoints(config)[0]).restore()
+        keys[engine] = {
+            k: tuple(v["momentum_buffer"].shape) for k, v in state["optimizer"]["state"].items()
+        }
+    assert keys["batched"] == keys["sequential"] == {2: (10, 16), 3: (10,)}

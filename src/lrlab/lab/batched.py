@@ -133,6 +133,11 @@ class Stack:
         """The stacked parameters that train, in the model's parameter order."""
         return [p for p in self.params.values() if p.requires_grad]
 
+    @property
+    def positions(self) -> list[int]:
+        """Each `trainable` one's index among all the model's parameters."""
+        return [i for i, p in enumerate(self.params.values()) if p.requires_grad]
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Every member's output for the batch ``x``, in training mode: ``(members, rows, ...)``."""
         return self._forward(x)
@@ -298,8 +303,9 @@ class StackedOptimizer:
     """``torch.optim``'s SGD (momentum, weight decay), Adam or AdamW on stacked tensors,
     each member with its own lr at each step.
 
-    ``states``: each member's torch optimizer ``state`` (``state_dict()["state"]``,
-    indexed like ``params``); None: fresh.
+    ``states``: each member's torch optimizer ``state`` (``state_dict()["state"]``);
+    None: fresh. ``positions``: each of ``params``' index among the model's parameters,
+    frozen ones included, by which torch numbers that state (default: 0, 1, ...).
     """
 
     def __init__(
@@ -307,19 +313,21 @@ class StackedOptimizer:
         config: TrainConfig,
         params: list[torch.Tensor],
         states: Sequence[Mapping[int, Mapping[str, Any]] | None],
+        positions: Sequence[int] | None = None,
     ) -> None:
         self.kind = config.optimizer
         self.momentum = config.momentum if self.kind == "sgd" else 0.0
         self.weight_decay = config.weight_decay
         self.params = params
+        self.positions = list(range(len(params)) if positions is None else positions)
         self.state: list[dict[str, torch.Tensor]] = [{} for _ in params]
         first = states[0] or {}
         self.steps = int(float(next(iter(first.values()), {}).get("step", 0)))
         """Adam's step count (SGD keeps none)."""
-        for j, p in enumerate(params):
-            for name in first.get(j, {}):
+        for j, (p, position) in enumerate(zip(params, self.positions, strict=True)):
+            for name in first.get(position, {}):
                 if name != "step":
-                    rows = [s[j][name] for s in states if s is not None]
+                    rows = [s[position][name] for s in states if s is not None]
                     self.state[j][name] = torch.stack(rows).to(p)
 
     def step(self, grads: Sequence[torch.Tensor], lrs: Sequence[float]) -> None:
@@ -369,13 +377,13 @@ class StackedOptimizer:
     def member(self, i: int) -> dict[int, dict[str, Any]]:
         """Member ``i``'s ``state`` as its torch optimizer's ``state_dict()`` holds it."""
         out: dict[int, dict[str, Any]] = {}
-        for j, state in enumerate(self.state):
+        for position, state in zip(self.positions, self.state, strict=True):
             if not state:
                 continue
             tensors: dict[str, Any] = {k: v[i].clone() for k, v in state.items()}
             if self.kind != "sgd":
                 tensors = {"step": torch.tensor(float(self.steps)), **tensors}
-            out[j] = tensors
+            out[position] = tensors
         return out
 
     def keep(self, params: list[torch.Tensor], index: torch.Tensor) -> None:
@@ -415,6 +423,8 @@ def train_together(runs: Sequence[Run], *, data: Dataset | None = None) -> None:
     config = runs[0].config
     together = _Pass(runs, dataset_for(config) if data is None else data)
     live = [m for m in together.members if next(m.epochs, None) is not None]
+    if not live:  # resumed after the last epoch: the test accuracy is all that is left
+        together.finish(together.members)
     while live:
         live, ended = together.epoch(live)
         if ended:
@@ -453,7 +463,9 @@ class _Pass:
             self.device,
             fold=config.model in BUILT_IN,
         )
-        self.optimizer = StackedOptimizer(config, self.stack.trainable, states)
+        self.optimizer = StackedOptimizer(
+            config, self.stack.trainable, states, self.stack.positions
+        )
         self.train, self.val = self.tensors("train"), self.tensors("val")
 
     def tensors(self, part: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -725,16 +725,24 @@ def execute_together(
         )
     finally:
         torch.set_num_threads(previous)
-    endings = []
-    for run in runs:
+    endings = [_ended(run, crash, misuse=misuse) for run in runs]
+    for ending in endings:  # every run's pending epochs were committed first
+        if isinstance(ending, Exception):
+            raise ending
+    return [ending for ending in endings if isinstance(ending, Ending)]
+
+
+def _ended(run: Run, crash: Ending | None, *, misuse: bool) -> Ending | Exception:
+    """How ``run`` ended in a pass that ended with ``crash``, or its store's error."""
+    try:
         if crash is None or run.status != "running":
-            endings.append(run._ending(None))
-        elif misuse:
+            return run._ending(None)
+        if misuse:
             run.failure = crash.error
-            endings.append(run._ending(crash))
-        else:  # a failure the handle saw first (a RunError caught and replaced) stands
-            endings.append(run._ending(crash if run.failure is None else None))
-    return endings
+            return run._ending(crash)
+        return run._ending(crash if run.failure is None else None)  # the handle's own stands
+    except Exception as error:
+        return error
 
 
 def stopped(call: Callable[[], object]) -> bool:
