@@ -296,13 +296,7 @@ def run_job(job: Job, send: Send) -> list[RunEnd]:
         cadence = Cadence()
         for handle in group:
             handle.cadence = cadence
-        try:
-            endings = execute_together(group, train_together)
-        except Exception as error:  # a commit failed: this group's runs fail, not the others
-            why = f"a commit failed: {type(error).__name__}: {error}"
-            node = platform.node()
-            ends += [RunEnd(id=h.id, status="failed", error=why, node=node) for h in group]
-            continue
+        endings = execute_together(group, train_together)  # a failed commit is raised
         ends += [_end(handle, ending) for handle, ending in zip(group, endings, strict=True)]
     return ends
 
