@@ -560,16 +560,28 @@ def test_chained_scheduler_of_multiplicative_schedulers(
     same(theirs, mine, lrs, 300, rtol=1e-11)
 
 
-def test_chained_scheduler_refuses_what_has_no_closed_form_and_delegates_torchs() -> None:
+def test_chained_cosine_is_the_product_torchs_recursion_gives() -> None:
+    # Without eta_min torch's cosine recursion multiplies by the ratio of consecutive
+    # closed-form values, so up to T_max chaining it is the product of closed forms.
+    same(
+        lambda o: T.ChainedScheduler([T.ExponentialLR(o, 0.97), T.CosineAnnealingLR(o, 60)]),
+        lambda o: ours.ChainedScheduler(
+            [ours.ExponentialLR(o, 0.97), ours.CosineAnnealingLR(o, 60)]
+        ),
+        [0.1, 0.02],
+        60,
+        rtol=1e-10,
+    )
+
+
+def test_chained_scheduler_bad_input_and_delegates_torchs() -> None:
     opt = optimizer([0.1])
-    with pytest.raises(
-        ValueError, match="ChainedScheduler: CosineAnnealingLR at index 1 is not multiplicative"
-    ):
-        ours.ChainedScheduler([ours.ExponentialLR(opt, 0.9), ours.CosineAnnealingLR(opt, 10)])
     with pytest.raises(
         ValueError, match="ChainedScheduler expects at least one scheduler to be chained"
     ):
         ours.ChainedScheduler([])
+    with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
+        ours.ChainedScheduler([ours.ReduceLROnPlateau(opt)])
     mixed = ours.ChainedScheduler([T.ExponentialLR(opt, 0.9)])
     assert type(mixed) is T.ChainedScheduler
 

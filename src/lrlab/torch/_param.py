@@ -7,7 +7,7 @@ from typing import Any
 from torch.optim import Optimizer
 
 from lrlab.schedules import Schedule, from_dict
-from lrlab.schedules._base import Lookahead
+from lrlab.torch._lookahead import Lookahead
 from lrlab.torch._schedule_lr import ScheduleSource, resolve
 
 

@@ -6,6 +6,8 @@ import dataclasses
 import logging
 import math
 import sys
+import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat
 
@@ -15,14 +17,68 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrlab.plateau import PlateauState
 from lrlab.schedules import Schedule, from_dict
-from lrlab.schedules._base import Lookahead
+from lrlab.torch._lookahead import Lookahead
 
 ScheduleSource = Schedule | Sequence[Schedule] | Callable[[float], Schedule]
 """One schedule for every group, one per group, or a factory from a group's initial lr."""
 
-_STATE_KEYS = ("last_epoch", "_step_count", "_last_lr", "base_lrs", "_get_lr_called_within_step")
-"""What a checkpoint holds besides the schedules: where the scheduler is, not its settings
-(the settings come from the constructor, and the schedules are checked against them)."""
+_RUNTIME = ("_ahead", "_momentum_ahead", "_driven", "_any_driven", "_nodes", "_states")
+"""Attributes rebuilt from the schedules on load: never in a checkpoint."""
+
+_SCHEDULES = ("schedules", "momentum_schedules")
+"""Attributes holding lists of schedules: in a checkpoint as their dict forms."""
+
+
+def put(group: dict[str, Any], key: str, value: Any) -> None:
+    """Write ``value`` into a param group's ``key``: in place where the group holds a
+    tensor (a tensor lr stays the same tensor, as torch keeps it), else as given."""
+    if isinstance(group.get(key), Tensor):
+        group[key].fill_(float(value))
+    else:
+        group[key] = value
+
+
+def group_values(optimizer: Optimizer, key: str) -> list[Any]:
+    """Each param group's ``key``; a tensor is copied (never aliased), as torch's are."""
+    return [
+        g[key].clone() if isinstance(g[key], Tensor) else g[key] for g in optimizer.param_groups
+    ]
+
+
+_CHAINS: weakref.WeakKeyDictionary[Optimizer, list[weakref.ref[ScheduleLR]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The lrlab schedulers driving each optimizer, in the order they were made."""
+
+
+def chain(optimizer: Optimizer) -> list[ScheduleLR]:
+    """The lrlab schedulers that drive ``optimizer`` (alive ones, oldest first)."""
+    return [s for r in _CHAINS.get(optimizer, []) if (s := r()) is not None]
+
+
+def _join_chain(scheduler: ScheduleLR) -> None:
+    """Add ``scheduler`` to its optimizer's chain. Schedulers made together, before any
+    of them stepped, chain; one made once they have stepped replaces them (a scheduler
+    rebuilt to resume or to start over), as torch's new scheduler takes over."""
+    refs = _CHAINS.setdefault(scheduler.optimizer, [])
+    if any(s._step_count > 1 for s in chain(scheduler.optimizer)):
+        refs.clear()
+    refs.append(weakref.ref(scheduler))
+
+
+def own_chain(scheduler: ScheduleLR) -> None:
+    """A step to an explicit epoch is torch's closed form, which sets the lr outright:
+    the others on the optimizer keep multiplying by their factors from here on only."""
+    scheduler._anchor = None
+    for other in chain(scheduler.optimizer):
+        if other is not scheduler and hasattr(other, "_own"):
+            other._anchor = list(other._own)
+
+
+def leave_chain(scheduler: ScheduleLR) -> None:
+    """Stop ``scheduler`` from counting in its optimizer's lr (SequentialLR's children)."""
+    refs = _CHAINS.get(scheduler.optimizer, [])
+    refs[:] = [r for r in refs if r() is not None and r() is not scheduler]
 
 
 def initial_lrs(optimizer: Optimizer, last_epoch: int) -> list[float]:
@@ -75,12 +131,14 @@ def lean_update_lr(self: LRScheduler, epoch: float | None = None) -> None:
     else:
         self.last_epoch = epoch  # type: ignore[assignment]
     values = self.get_lr()
+    if isinstance(self, ScheduleLR):
+        if epoch is not None:
+            own_chain(self)
+        self._write(values)
+        return
     for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-        if isinstance(group["lr"], Tensor):
-            group["lr"].fill_(lr)
-        else:
-            group["lr"] = lr
-    self._last_lr = [float(lr) for lr in values]
+        put(group, "lr", lr)
+    self._last_lr = group_values(self.optimizer, "lr")
 
 
 class ScheduleLR(LRScheduler):
@@ -123,6 +181,8 @@ class ScheduleLR(LRScheduler):
         self.schedules: list[Schedule] = resolve(schedule, lrs, who=type(self).__name__)
         self.verbose = verbose
         self._reset_runtime()
+        self.optimizer = optimizer
+        _join_chain(self)
         super().__init__(optimizer, last_epoch)
 
     def _reset_runtime(self) -> None:
@@ -144,7 +204,7 @@ class ScheduleLR(LRScheduler):
         as torch's ``SequentialLR`` passes it.
         """
         if not self._any_driven and metrics is not None and epoch is None:
-            metrics, epoch = None, float(metrics)  # type: ignore[arg-type]
+            metrics, epoch = None, metrics
         if self._any_driven and epoch is None and not getattr(self, "_is_initial", False):
             self._states = [
                 s.update(state, metrics) if driven else state
@@ -177,39 +237,104 @@ class ScheduleLR(LRScheduler):
         """The learning rates at ``last_epoch`` (closed form: no recursion, no drift)."""
         return self._values(self.last_epoch)
 
-    _extra_state: tuple[str, ...] = ()
-    """Attributes a subclass adds to the checkpoint."""
+    def _write(self, own: Sequence[Any]) -> None:
+        """Set the param groups' lrs from this scheduler's values ``own``.
+
+        Alone on its optimizer, a scheduler's values are the lrs. Several lrlab
+        schedulers on one optimizer chain as torch's do, each multiplying the lr by its
+        own factor: each group's lr is ``own`` times every other scheduler's current
+        value over its initial lr (or over its value when another scheduler last set the
+        lr outright), a product of closed forms. A scheduler that has not
+        taken its first step (torch's ``SequentialLR`` rewinds the ones waiting for
+        their milestone) has no factor yet.
+        """
+        self._own = [float(v) for v in own]
+        others = [
+            s
+            for s in chain(self.optimizer)
+            if s is not self and hasattr(s, "_own") and s.last_epoch >= 0
+        ]
+        for g, group in enumerate(self.optimizer.param_groups[: len(own)]):
+            value = self._own[g] if self._anchor is None else self._rebased(g)
+            for s in others:
+                value *= s._factor(g)
+            put(group, "lr", value)
+        self._last_lr = group_values(self.optimizer, "lr")
+
+    _anchor: list[float] | None = None
+    """Each group's value since which this scheduler's factor counts (None: its initial
+    lr), when another scheduler stepped to an explicit epoch."""
+
+    def _factor(self, g: int) -> float:
+        """Group ``g``'s factor in a chain: the current value over the anchor."""
+        anchor = self._anchor or self.base_lrs
+        if g >= len(self._own) or g >= len(anchor) or not float(anchor[g]):
+            return 1.0
+        return self._own[g] / float(anchor[g])
+
+    def _rebased(self, g: int) -> float:
+        """Group ``g``'s initial lr times this scheduler's factor since its anchor."""
+        return float(self.base_lrs[g]) * self._factor(g)
+
+    _strict = True
+    """Whether `load_state_dict` refuses a checkpoint of other schedules by default."""
 
     def state_dict(self) -> dict[str, Any]:
-        """The scheduler's position (torch's keys) and its schedules and plateau states as
-        JSON-safe dicts: no pickled functions, readable by `json`."""
-        keys = (*_STATE_KEYS, *self._extra_state)
-        state = {k: _plain(self.__dict__[k]) for k in keys if k in self.__dict__}
-        state["schedules"] = [s.to_dict() for s in self.schedules]
+        """The scheduler's attributes as torch keeps them (all but the optimizer), with
+        its schedules and plateau states as dicts: no pickled functions, and readable by
+        `json` when the lrs are floats."""
+        state: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if key in _SCHEDULES:
+                state[key] = [s.to_dict() for s in value]
+            elif key != "optimizer" and key not in _RUNTIME and _is_plain(value):
+                state[key] = dict(value) if isinstance(value, Counter) else value
         state["plateau_states"] = [s.to_dict() for s in self._states]
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a `state_dict`; refuses a checkpoint taken with different schedules."""
+    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool | None = None) -> None:
+        """Restore a `state_dict`. As torch does, a checkpoint's settings replace the
+        scheduler's own; with ``strict`` (the default for `ScheduleLR`, not for the
+        drop-ins) a checkpoint taken with other schedules is refused."""
         state = dict(state_dict)
-        saved = [from_dict(d) for d in state.pop("schedules", [])]
-        if saved != self.schedules:
+        saved = {k: [from_dict(d) for d in state.pop(k)] for k in _SCHEDULES if k in state}
+        schedules = saved.get("schedules", self.schedules)
+        if (self._strict if strict is None else strict) and schedules != self.schedules:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: the checkpoint was taken with "
-                f"schedules {saved!r}, but this scheduler has {self.schedules!r}"
+                f"schedules {schedules!r}, but this scheduler has {self.schedules!r}"
             )
         plateau = [PlateauState.from_dict(d) for d in state.pop("plateau_states", [])]
-        self.__dict__.update(state)
+        for key, value in state.items():
+            counted = isinstance(self.__dict__.get(key), Counter) and isinstance(value, dict)
+            self.__dict__[key] = (
+                Counter({_number_key(k): n for k, n in value.items()}) if counted else value
+            )
+        self.__dict__.update(saved)
         self._reset_runtime()
         if plateau:
             self._states = plateau
 
 
-def _plain(value: Any) -> Any:
-    """Tensors (a tensor lr) become floats so that checkpoints stay JSON-safe."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return float(value) if hasattr(value, "item") else value
+def _number_key(key: Any) -> Any:
+    """A count's key as it was before `json` made it a string (``"5"`` is 5 again)."""
+    if not isinstance(key, str):
+        return key
+    try:
+        return int(key)
+    except ValueError:
+        return float(key)
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is data a checkpoint can hold without pickling code."""
+    if value is None or isinstance(value, bool | int | float | str | Tensor):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_plain(k) and _is_plain(v) for k, v in value.items())
+    return False
 
 
 def report_lrs(epoch: float, before: Sequence[Any], after: Sequence[Any]) -> None:
@@ -258,4 +383,4 @@ def set_lr(optimizer: Optimizer, value: float | Sequence[float]) -> None:
             or lr < 0
         ):
             raise ValueError(f"set_lr: lr must be a finite number >= 0, got {lr!r}")
-        group["lr"] = float(lr)
+        put(group, "lr", float(lr))

@@ -30,17 +30,27 @@ from typing import Any, Literal, SupportsFloat
 import numpy as np
 import torch
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 from lrlab.plateau import PlateauState, plateau
 from lrlab.schedules import Schedule, join
 from lrlab.schedules import torch_names as tn
-from lrlab.schedules._base import Lookahead
 from lrlab.schedules.cyclical import one_cycle
-from lrlab.torch._schedule_lr import ScheduleLR, lean_update_lr, report_lrs
+from lrlab.torch._lookahead import Lookahead
+from lrlab.torch._schedule_lr import (
+    ScheduleLR,
+    group_values,
+    lean_update_lr,
+    leave_chain,
+    own_chain,
+    put,
+    report_lrs,
+)
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
-    """torch's ``_format_param``: one value per param group (same message on mismatch)."""
+    """torch's ``_format_param``: one value per param group (same message on mismatch);
+    a tensor value is read as the float it holds."""
     groups = len(optimizer.param_groups)
     if isinstance(value, list | tuple):
         if len(value) != groups:
@@ -48,8 +58,12 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
                 f"{name} must have the same length as optimizer.param_groups. "
                 f"{name} has {len(value)} values, param_groups has {groups}."
             )
-        return list(value)
-    return [value] * groups
+        return [_number(v) for v in value]
+    return [_number(value)] * groups
+
+
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, torch.Tensor) else value
 
 
 def _check_optimizer(optimizer: object) -> None:
@@ -66,8 +80,29 @@ def _whole(value: Any) -> Any:
     return value
 
 
-class StepLR(ScheduleLR):
+_COUNTS = ("step_size", "total_iters", "T_max")
+"""Arguments torch takes as counts (a whole-number float is read as its int)."""
+
+
+class _DropIn(ScheduleLR):
+    """A closed-form drop-in: torch's attributes set from its arguments, each group's
+    schedule built by ``family`` from the group's initial lr. A checkpoint's settings
+    replace the scheduler's own on load, as in torch."""
+
+    family: Callable[..., Schedule]
+    _strict = False
+
+    def _start(self, optimizer: Optimizer, last_epoch: int, verbose: bool, **settings: Any) -> None:
+        self.__dict__.update(settings)
+        args = {k: _whole(v) if k in _COUNTS else v for k, v in settings.items()}
+        family = type(self).family
+        super().__init__(optimizer, lambda lr: family(lr=lr, **args), last_epoch, verbose=verbose)
+
+
+class StepLR(_DropIn):
     """torch's ``StepLR``: multiply the lr by ``gamma`` every ``step_size`` steps."""
+
+    family = tn.StepLR
 
     def __init__(
         self,
@@ -77,18 +112,13 @@ class StepLR(ScheduleLR):
         last_epoch: int = -1,
         verbose: bool = False,
     ) -> None:
-        self.step_size = step_size
-        self.gamma = gamma
-        super().__init__(
-            optimizer,
-            lambda lr: tn.StepLR(lr=lr, step_size=_whole(step_size), gamma=gamma),
-            last_epoch,
-            verbose=verbose,
-        )
+        self._start(optimizer, last_epoch, verbose, step_size=step_size, gamma=gamma)
 
 
-class MultiStepLR(ScheduleLR):
+class MultiStepLR(_DropIn):
     """torch's ``MultiStepLR``: multiply by ``gamma`` at each milestone (repeats compound)."""
+
+    family = tn.MultiStepLR
 
     def __init__(
         self,
@@ -98,19 +128,16 @@ class MultiStepLR(ScheduleLR):
         last_epoch: int = -1,
         verbose: bool = False,
     ) -> None:
-        self.milestones = Counter(milestones)
-        self.gamma = gamma
-        ms = sorted(_whole(m) for m in self.milestones.elements())
-        super().__init__(
-            optimizer,
-            lambda lr: tn.MultiStepLR(lr=lr, milestones=ms, gamma=gamma),
-            last_epoch,
-            verbose=verbose,
-        )
+        counted = Counter(milestones)
+        every = sorted(_whole(m) for m in counted.elements())
+        self._start(optimizer, last_epoch, verbose, milestones=every, gamma=gamma)
+        self.milestones = counted
 
 
-class ConstantLR(ScheduleLR):
+class ConstantLR(_DropIn):
     """torch's ``ConstantLR``: ``factor * lr`` for ``total_iters`` steps, then ``lr``."""
+
+    family = tn.ConstantLR
 
     def __init__(
         self,
@@ -122,18 +149,13 @@ class ConstantLR(ScheduleLR):
     ) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
-        self.factor = factor
-        self.total_iters = total_iters
-        super().__init__(
-            optimizer,
-            lambda lr: tn.ConstantLR(lr=lr, factor=factor, total_iters=_whole(total_iters)),
-            last_epoch,
-            verbose=verbose,
-        )
+        self._start(optimizer, last_epoch, verbose, factor=factor, total_iters=total_iters)
 
 
-class LinearLR(ScheduleLR):
+class LinearLR(_DropIn):
     """torch's ``LinearLR``: a linear ramp of the factor over ``total_iters`` steps."""
+
+    family = tn.LinearLR
 
     def __init__(
         self,
@@ -151,36 +173,31 @@ class LinearLR(ScheduleLR):
             )
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
-        self.start_factor = start_factor
-        self.end_factor = end_factor
-        self.total_iters = total_iters
-        super().__init__(
+        self._start(
             optimizer,
-            lambda lr: tn.LinearLR(
-                lr=lr,
-                start_factor=start_factor,
-                end_factor=end_factor,
-                total_iters=_whole(total_iters),
-            ),
             last_epoch,
-            verbose=verbose,
+            verbose,
+            start_factor=start_factor,
+            end_factor=end_factor,
+            total_iters=total_iters,
         )
 
 
-class ExponentialLR(ScheduleLR):
+class ExponentialLR(_DropIn):
     """torch's ``ExponentialLR``: multiply the lr by ``gamma`` every step."""
+
+    family = tn.ExponentialLR
 
     def __init__(
         self, optimizer: Optimizer, gamma: float, last_epoch: int = -1, verbose: bool = False
     ) -> None:
-        self.gamma = gamma
-        super().__init__(
-            optimizer, lambda lr: tn.ExponentialLR(lr=lr, gamma=gamma), last_epoch, verbose=verbose
-        )
+        self._start(optimizer, last_epoch, verbose, gamma=gamma)
 
 
-class PolynomialLR(ScheduleLR):
+class PolynomialLR(_DropIn):
     """torch's ``PolynomialLR``: ``lr * (1 - t / total_iters) ** power``, then 0."""
+
+    family = tn.PolynomialLR
 
     def __init__(
         self,
@@ -190,18 +207,13 @@ class PolynomialLR(ScheduleLR):
         last_epoch: int = -1,
         verbose: bool = False,
     ) -> None:
-        self.total_iters = total_iters
-        self.power = power
-        super().__init__(
-            optimizer,
-            lambda lr: tn.PolynomialLR(lr=lr, total_iters=_whole(total_iters), power=power),
-            last_epoch,
-            verbose=verbose,
-        )
+        self._start(optimizer, last_epoch, verbose, total_iters=total_iters, power=power)
 
 
-class CosineAnnealingLR(ScheduleLR):
+class CosineAnnealingLR(_DropIn):
     """torch's ``CosineAnnealingLR`` (past ``T_max`` it climbs back, as torch's does)."""
+
+    family = tn.CosineAnnealingLR
 
     def __init__(
         self,
@@ -211,20 +223,15 @@ class CosineAnnealingLR(ScheduleLR):
         last_epoch: int = -1,
         verbose: bool = False,
     ) -> None:
-        self.T_max = T_max
-        self.eta_min = eta_min
-        super().__init__(
-            optimizer,
-            lambda lr: tn.CosineAnnealingLR(lr=lr, T_max=_whole(T_max), eta_min=eta_min),
-            last_epoch,
-            verbose=verbose,
-        )
+        self._start(optimizer, last_epoch, verbose, T_max=T_max, eta_min=eta_min)
 
 
-class CosineAnnealingWarmRestarts(ScheduleLR):
+class CosineAnnealingWarmRestarts(_DropIn):
     """torch's ``CosineAnnealingWarmRestarts`` (SGDR), fractional epochs included."""
 
-    _extra_state = ("_epoch",)
+    family = tn.CosineAnnealingWarmRestarts
+    T_0: int
+    T_mult: int
 
     def __init__(
         self,
@@ -243,24 +250,19 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
             raise ValueError(
                 f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
             )
-        self.T_0 = T_0
-        self.T_mult = T_mult
-        self.eta_min = eta_min
         self._epoch: float = float(max(last_epoch, 0))
-        super().__init__(
-            optimizer,
-            lambda lr: tn.CosineAnnealingWarmRestarts(
-                lr=lr, T_0=T_0, T_mult=T_mult, eta_min=eta_min
-            ),
-            last_epoch,
-            verbose=verbose,
-        )
+        self._start(optimizer, last_epoch, verbose, T_0=T_0, T_mult=T_mult, eta_min=eta_min)
+
+    def get_lr(self) -> list[float]:  # type: ignore[override]
+        """The learning rates at the current (possibly fractional) epoch."""
+        return self._values(self._epoch)
 
     def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
         """One step, or jump to ``epoch`` (fractional allowed: ``epoch + batch / batches``)."""
         if epoch is None:
+            if self.last_epoch >= 0 or not getattr(self, "_is_initial", False):
+                self._epoch += 1  # the first step of a fresh scheduler stays at epoch 0
             super().step()
-            self._epoch = float(self.last_epoch)
             return
         if epoch < 0:
             raise ValueError(f"Expected non-negative epoch, but got {epoch}")
@@ -268,17 +270,19 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         self._step_count += 1
         self._epoch = float(epoch)
         self.last_epoch = math.floor(epoch)
-        values: list[Any] = [float(s(float(epoch))) for s in self.schedules]
-        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            group["lr"] = lr
-        self._last_lr = values
+        own_chain(self)
+        self._write(self.get_lr())
         if self.verbose:
-            report_lrs(float(epoch), before, values)
+            report_lrs(float(epoch), before, self._last_lr)
 
     @property
     def T_cur(self) -> float:
-        """Steps since the last restart (torch's attribute)."""
+        """Steps since the last restart (torch's attribute; setting it moves the epoch)."""
         return float(self._position()[0])
+
+    @T_cur.setter
+    def T_cur(self, value: float) -> None:
+        self._epoch += float(value) - self.T_cur
 
     @property
     def T_i(self) -> float:
@@ -295,7 +299,7 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         return self._epoch - float(starts[k]), float(lengths[k])
 
 
-class _Cycling(ScheduleLR):
+class _Cycling(_DropIn):
     """Shared by CyclicLR and OneCycleLR: also cycles momentum (or Adam's beta1)."""
 
     momentum_schedules: list[Schedule]
@@ -327,7 +331,13 @@ class _Cycling(ScheduleLR):
             if self.use_beta1:
                 group["betas"] = (value, *group["betas"][1:])
             else:
-                group["momentum"] = value
+                put(group, "momentum", value)
+
+    def _note_momenta(self, maxes: list[float], bases: list[float], last_epoch: int) -> None:
+        """Each group's ``max_momentum`` and ``base_momentum``, as torch records them."""
+        if last_epoch == -1:
+            for group, high, low in zip(self.optimizer.param_groups, maxes, bases, strict=True):
+                group["max_momentum"], group["base_momentum"] = high, low
 
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """The learning rates at ``last_epoch``; sets the momentum of the step too."""
@@ -371,7 +381,7 @@ class CyclicLR(_Cycling):
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
-                group["lr"] = lr
+                put(group, "lr", lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         self.mode = mode
         self.gamma = gamma
@@ -395,6 +405,8 @@ class CyclicLR(_Cycling):
                 make(high, low)
                 for low, high in zip(self.base_momentums, self.max_momentums, strict=True)
             ]
+            self.optimizer = optimizer
+            self._note_momenta(self.max_momentums, self.base_momentums, last_epoch)
         schedules = [make(low, high) for low, high in zip(base_lrs, self.max_lrs, strict=True)]
         super().__init__(optimizer, schedules, last_epoch, verbose=verbose)
         self.base_lrs = base_lrs
@@ -476,9 +488,8 @@ class OneCycleLR(_Cycling):
                 )
                 for low, high in zip(bases, maxes, strict=True)
             ]
-            if last_epoch == -1:
-                for group, high, low in zip(optimizer.param_groups, maxes, bases, strict=True):
-                    group["max_momentum"], group["base_momentum"] = high, low
+            self.optimizer = optimizer
+            self._note_momenta(maxes, bases, last_epoch)
         super().__init__(optimizer, schedules, last_epoch, verbose=verbose)
 
     def _one_cycle_at(self, schedule: Schedule, t: float) -> float:
@@ -503,7 +514,7 @@ class OneCycleLR(_Cycling):
         return [self._one_cycle_at(s, self.last_epoch) for s in self.schedules]
 
 
-class ReduceLROnPlateau(ScheduleLR):
+class ReduceLROnPlateau(_DropIn):
     """torch's ``ReduceLROnPlateau`` on lrlab's pure plateau controller.
 
     ``step(metric)`` needs the metric it watches (e.g. the validation loss); calling
@@ -537,8 +548,10 @@ class ReduceLROnPlateau(ScheduleLR):
                 raise ValueError(
                     f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}"
                 )
+            self.default_min_lr: float | None = None
             self.min_lrs = list(min_lr)
         else:
+            self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
         if mode not in {"min", "max"}:
             raise ValueError("mode " + mode + " is unknown!")
@@ -548,20 +561,46 @@ class ReduceLROnPlateau(ScheduleLR):
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
         schedules = [
-            tn.ReduceLROnPlateau(
-                lr=float(group["lr"]),
-                mode=mode,
-                factor=factor,
-                patience=patience,
-                threshold=threshold,
-                threshold_mode=threshold_mode,
-                cooldown=cooldown,
-                min_lr=low,
-                eps=eps,
-            )
+            self._plateau(float(group["lr"]), low)
             for group, low in zip(optimizer.param_groups, self.min_lrs, strict=True)
         ]
         super().__init__(optimizer, schedules, verbose=verbose)
+
+    def _plateau(self, lr: float, min_lr: float) -> plateau:
+        """One group's controller: its lr and ``min_lr`` with the shared settings."""
+        out = tn.ReduceLROnPlateau(
+            lr=lr,
+            mode=self.mode,
+            factor=self.factor,
+            patience=self.patience,
+            threshold=self.threshold,
+            threshold_mode=self.threshold_mode,
+            cooldown=self.cooldown,
+            min_lr=min_lr,
+            eps=self.eps,
+        )
+        assert isinstance(out, plateau)
+        return out
+
+    def _grown(self) -> None:
+        """Take in the param groups added since (``optimizer.add_param_group``), as torch
+        does: a scalar ``min_lr`` applies to them; a list must have been extended."""
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
+                    "usually due to a new param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length of the `optimizer` "
+                    "param groups."
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for i in range(len(self._lrs), len(groups)):
+            node = self._plateau(float(groups[i]["lr"]), self.min_lrs[i])
+            self.schedules.append(node)
+            self._nodes.append(node)
+            self._lrs.append(node.initial_state().lr)
 
     def step(self, metrics: SupportsFloat | None = None, epoch: float | None = None) -> None:  # type: ignore[override]
         """Feed the watched metric (e.g. ``scheduler.step(val_loss)`` after validation)."""
@@ -596,12 +635,11 @@ class ReduceLROnPlateau(ScheduleLR):
             self._best, self._bad, self._cool, value
         )
         self.last_epoch = int(epoch) if epoch is not None else self.last_epoch + 1
+        self._step_count += 1
         if reduce:
+            self._grown()
             self._lrs = [n.reduced(lr) for n, lr in zip(self._nodes, self._lrs, strict=True)]
-            values: list[Any] = list(self._lrs)
-            for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-                group["lr"] = lr
-            self._last_lr = values
+            self._write(self._lrs)
         if self.verbose:
             report_lrs(self.last_epoch, before, self._last_lr)
 
@@ -658,7 +696,7 @@ class ReduceLROnPlateau(ScheduleLR):
         return self.cooldown_counter > 0
 
 
-class SequentialLR(ScheduleLR):
+class SequentialLR(_DropIn):
     """torch's ``SequentialLR``: for lrlab schedulers one `join` per param group.
 
     Given any scheduler that is not an lrlab one, this is torch's own ``SequentialLR``.
@@ -667,7 +705,7 @@ class SequentialLR(ScheduleLR):
     def __new__(
         cls, optimizer: Optimizer, schedulers: Sequence[Any], *args: Any, **kwargs: Any
     ) -> Any:
-        if all(isinstance(s, ScheduleLR) for s in schedulers):
+        if all(isinstance(s, ScheduleLR | ChainedScheduler) for s in schedulers):
             return super().__new__(cls)
         kwargs.pop("verbose", None)
         return torch.optim.lr_scheduler.SequentialLR(optimizer, list(schedulers), *args, **kwargs)
@@ -675,7 +713,7 @@ class SequentialLR(ScheduleLR):
     def __init__(
         self,
         optimizer: Optimizer,
-        schedulers: Sequence[ScheduleLR],
+        schedulers: Sequence[ScheduleLR | ChainedScheduler],
         milestones: list[int],
         last_epoch: int = -1,
         verbose: bool = False,
@@ -685,7 +723,7 @@ class SequentialLR(ScheduleLR):
                 f"{type(self).__name__} expects at least one scheduler, but got no scheduler."
             )
         for i, scheduler in enumerate(schedulers):
-            if not isinstance(scheduler, ScheduleLR):
+            if not isinstance(scheduler, ScheduleLR | ChainedScheduler):
                 raise TypeError(
                     f"SequentialLR: schedulers[{i}] is {type(scheduler).__name__}; lrlab's "
                     "SequentialLR joins lrlab schedulers (use torch's SequentialLR for others)"
@@ -707,24 +745,20 @@ class SequentialLR(ScheduleLR):
         self._milestones = list(milestones)
         groups = range(len(optimizer.param_groups))
         phases = [[s.schedules[g] for s in schedulers] for g in groups]
+        for scheduler in schedulers:  # the join drives the lr in their place
+            for child in getattr(scheduler, "_schedulers", [scheduler]):
+                leave_chain(child)
         for group in optimizer.param_groups:  # undo the children's first steps, as torch does
-            group["lr"] = group["initial_lr"]
+            put(group, "lr", group["initial_lr"])
         joined = [join(p, at=milestones) for p in phases]
         super().__init__(optimizer, joined, last_epoch, verbose=verbose)
 
 
-MULTIPLICATIVE = (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR)
-"""lrlab drop-ins whose torch updates multiply the lr, so that chaining them is a product."""
+class ChainedScheduler(LRScheduler):
+    """torch's ``ChainedScheduler``: steps each scheduler in turn. lrlab schedulers on
+    one optimizer chain as a product of their closed forms (see `ScheduleLR._write`).
 
-
-class ChainedScheduler(ScheduleLR):
-    """torch's ``ChainedScheduler``: for lrlab's multiplicative schedulers, a `product`.
-
-    torch applies each scheduler's multiplicative update in turn, which is the product
-    of their factors for StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR and
-    PolynomialLR. Other lrlab schedulers are refused (their chained torch result depends
-    on its recursion): say what you mean with an lrlab composite and `ScheduleLR`. Given
-    any scheduler that is not an lrlab one, this is torch's own ``ChainedScheduler``.
+    Given any scheduler that is not an lrlab one, this is torch's own ``ChainedScheduler``.
     """
 
     def __new__(cls, schedulers: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
@@ -760,19 +794,41 @@ class ChainedScheduler(ScheduleLR):
                     f"{scheduler.optimizer}, which is different from "
                     f"{type(optimizer).__name__}."
                 )
-            if not isinstance(scheduler, MULTIPLICATIVE):
-                raise ValueError(
-                    f"{name}: {type(scheduler).__name__} at index {i} is not multiplicative, "
-                    "so chaining it has no closed form; build the schedule you mean with "
-                    "lrlab (product, join, warmup) and use ScheduleLR"
-                )
         self._schedulers = list(schedulers)
-        lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
-        chained = [
-            tn.ChainedScheduler(lr=lr, schedulers=[s.schedules[g] for s in schedulers])
-            for g, lr in enumerate(lrs)
+        self.optimizer = optimizer
+        self.verbose = verbose
+        self._last_lr = group_values(optimizer, "lr")
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        """Each group's chained schedule: the product of its schedulers' closed forms."""
+        return [
+            tn.ChainedScheduler(
+                lr=float(group["initial_lr"]),
+                schedulers=[s.schedules[g] for s in self._schedulers],
+            )
+            for g, group in enumerate(self.optimizer.param_groups)
         ]
-        super().__init__(optimizer, chained, verbose=verbose)
+
+    def step(self) -> None:  # type: ignore[override]
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = group_values(self.optimizer, "lr")
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's form: this scheduler's attributes and each child's state dict."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore `state_dict` into this scheduler and each child."""
+        state = dict(state_dict)
+        children = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, saved in zip(self._schedulers, children, strict=True):
+            scheduler.load_state_dict(saved)
 
 
 class LambdaLR(torch.optim.lr_scheduler.LambdaLR):
