@@ -25,16 +25,8 @@ from typing import ClassVar, Literal, final
 
 import numpy as np
 
-from lrlab.schedules._base import (
-    FloatArray,
-    PlateauState,
-    Schedule,
-    check_choice,
-    check_float,
-    check_int,
-    check_lr,
-    set_field,
-)
+from lrlab.schedules._base import FloatArray, PlateauState, Schedule, set_field
+from lrlab.schedules.checks import check_choice, check_float, check_int, check_lr
 
 __all__ = ["PlateauState", "plateau"]
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from lrlab import _svg
 from lrlab.schedules import Schedule
-from lrlab.schedules._base import check_int
+from lrlab.schedules.checks import check_int
 from lrlab.spec import parse
 
 if TYPE_CHECKING:

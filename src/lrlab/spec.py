@@ -28,13 +28,13 @@ import difflib
 import inspect
 import math
 import operator
-import re
 from collections.abc import Callable
 from typing import Any
 
 from lrlab.schedules import Schedule, families
 from lrlab.schedules import torch_names as _torch_names
 from lrlab.schedules._base import MAX_DEPTH
+from lrlab.schedules.checks import ParameterError
 
 MAX_LENGTH = 20_000
 """The longest spec accepted (a guard against pathological input)."""
@@ -297,14 +297,13 @@ class _Reader:
         try:
             return target(**kwargs)
         except (ValueError, TypeError) as error:
-            raise self.error(self.locate(node, str(error)), str(error)) from None
+            raise self.error(self.locate(node, error), str(error)) from None
 
-    def locate(self, node: ast.Call, message: str) -> ast.AST:
-        """The keyword value a validation message names, else the call itself."""
-        match = re.match(r"^\w+: (\w+) ", message)
-        if match:
+    def locate(self, node: ast.Call, error: Exception) -> ast.AST:
+        """The keyword value the error names (a `ParameterError`), else the call itself."""
+        if isinstance(error, ParameterError):
             for keyword in node.keywords:
-                if keyword.arg == match.group(1):
+                if keyword.arg == error.parameter:
                     return keyword.value
         return node
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 
 import lrlab
-from lrlab.schedules._base import MAX_DEPTH, MAX_LR
+from lrlab.schedules._base import MAX_DEPTH
+from lrlab.schedules.checks import MAX_LR
 from tests.strategies import schedules
 
 cos = lrlab.cosine(init=0.1, steps=900)

@@ -4,9 +4,9 @@ only, and the suite runs on the floor of that range."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
+import tomllib
 import torch
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import torch
 
 from lrlab.lab.config import batches_per_epoch
-from lrlab.schedules._base import check_int
+from lrlab.schedules.checks import check_int
 
 
 def batch_indices(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -35,7 +35,7 @@ def batch_indices(n: int, batch_size: int, generator: torch.Generator) -> list[t
     >>> batch_indices(10, 0, g)
     Traceback (most recent call last):
     ...
-    ValueError: batch_indices: batch_size must be a positive int, got 0
+    lrlab.schedules.checks.ParameterError: batch_indices: batch_size must be a positive int, got 0
     """
     n = check_int("batch_indices", "n", n)
     size = check_int("batch_indices", "batch_size", batch_size)

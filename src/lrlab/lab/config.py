@@ -12,7 +12,7 @@ cosine(init=0.1, steps=30)
 >>> TrainConfig(lr=0)
 Traceback (most recent call last):
 ...
-ValueError: config: lr must be > 0 and <= 1e+06, got 0
+lrlab.schedules.checks.ParameterError: config: lr must be > 0 and <= 1e+06, got 0
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from lrlab.lab.records import stable_id
 from lrlab.schedules import Schedule
-from lrlab.schedules._base import check_choice, check_float, check_int
+from lrlab.schedules.checks import check_choice, check_float, check_int
 from lrlab.spec import parse
 
 OPTIMIZERS = ("sgd", "adam", "adamw")

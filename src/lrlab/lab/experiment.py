@@ -52,7 +52,7 @@ from lrlab.lab.config import (
     schedule_for,
 )
 from lrlab.lab.records import MAX_JOBS, stable_id
-from lrlab.schedules._base import check_choice, check_int
+from lrlab.schedules.checks import check_choice, check_int
 from lrlab.spec import SpecError
 
 MODES = ("min", "max")

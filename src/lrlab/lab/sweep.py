@@ -19,7 +19,7 @@ warmup(constant(value=10.0), steps=99, start_factor=1e-08, shape='exponential', 
 >>> FindLRSettings(end=1e200)
 Traceback (most recent call last):
 ...
-ValueError: find_lr: end must be at most 1e+10, got 1e+200
+lrlab.schedules.checks.ParameterError: find_lr: end must be at most 1e+10, got 1e+200
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class FindLRSettings:
     >>> FindLRSettings(smooth=1.0)
     Traceback (most recent call last):
     ...
-    ValueError: find_lr: smooth must be >= 0 and < 1, got 1.0
+    lrlab.schedules.checks.ParameterError: find_lr: smooth must be >= 0 and < 1, got 1.0
     """
 
     start: float = 1e-7
@@ -70,7 +70,7 @@ class FindLRSettings:
     accumulation: int = 1
 
     def __post_init__(self) -> None:
-        from lrlab.schedules._base import check_choice, check_float, check_int
+        from lrlab.schedules.checks import check_choice, check_float, check_int
 
         name = "find_lr"
         start, end = _check_range(name, self.start, self.end)
@@ -124,7 +124,7 @@ class FindLRSettings:
 
 
 def _check_range(name: str, start: object, end: object) -> tuple[float, float]:
-    from lrlab.schedules._base import MAX_LR, check_float
+    from lrlab.schedules.checks import MAX_LR, check_float
 
     low = check_float(name, "start", start, minimum=0.0, strict_min=True)
     high = check_float(name, "end", end, minimum=0.0, maximum=MAX_LR, strict_min=True)
@@ -148,10 +148,10 @@ def sweep(start: float, end: float, steps: int, mode: str = "exp") -> Schedule:
     >>> sweep(0.0, 1.0, 3)
     Traceback (most recent call last):
     ...
-    ValueError: sweep: start must be > 0, got 0.0
+    lrlab.schedules.checks.ParameterError: sweep: start must be > 0, got 0.0
     """
     from lrlab.schedules import constant, linear, warmup
-    from lrlab.schedules._base import check_choice, check_int
+    from lrlab.schedules.checks import check_choice, check_int
 
     low, high = _check_range("sweep", start, end)
     last = check_int("sweep", "steps", steps, minimum=2, maximum=MAX_STEPS) - 1

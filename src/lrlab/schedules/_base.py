@@ -11,7 +11,6 @@ import abc
 import dataclasses
 import itertools
 import math
-import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import (
     Any,
@@ -25,6 +24,14 @@ from typing import (
 
 import numpy as np
 import numpy.typing as npt
+
+from lrlab.schedules.checks import (
+    check_float,
+    check_int,
+    check_lr,
+    fail,
+)
+from lrlab.schedules.checks import short as _short
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 JSON: TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
@@ -443,123 +450,11 @@ def _steps_array(t: FloatArray) -> FloatArray:
     return t
 
 
-# --- validation helpers (messages name the family, the parameter and the value) --------
-
-
-def check_float(
-    family: str,
-    name: str,
-    value: object,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    strict_min: bool = False,
-    strict_max: bool = False,
-) -> float:
-    """A finite real number within the bounds, as a float; else a precise error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{family}: {name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"{family}: {name} must be finite, got {_short(value)}")
-    low_bad = minimum is not None and (number < minimum or (strict_min and number == minimum))
-    high_bad = maximum is not None and (number > maximum or (strict_max and number == maximum))
-    if high_bad and maximum == MAX_LR:  # the overflow guard: name only that bound
-        raise ValueError(f"{family}: {name} must be at most {MAX_LR:g}, got {value!r}")
-    if low_bad or high_bad:
-        hi = None if maximum == MAX_LR else maximum
-        raise ValueError(
-            f"{family}: {name} must be {_range_text(minimum, hi, strict_min, strict_max)}"
-            f", got {value!r}"
-        )
-    return number
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} digits)"
-
-
-def _range_text(lo: float | None, hi: float | None, strict_lo: bool, strict_hi: bool) -> str:
-    if lo == 0 and hi is None:
-        return "> 0" if strict_lo else ">= 0"
-    parts = []
-    if lo is not None:
-        parts.append(f"{'>' if strict_lo else '>='} {lo:g}")
-    if hi is not None:
-        parts.append(f"{'<' if strict_hi else '<='} {hi:g}")
-    return " and ".join(parts)
-
-
-MAX_LR = 1e10
-"""The largest learning rate (or factor) accepted: far above any real one, far below
-overflow, so that every schedule's values stay finite."""
-
-
-def check_lr(family: str, name: str, value: object) -> float:
-    """A learning rate: a finite number between 0 and `MAX_LR`."""
-    return check_float(family, name, value, minimum=0.0, maximum=MAX_LR)
-
-
-def check_int(
-    family: str, name: str, value: object, *, minimum: int = 1, maximum: int = 2**52
-) -> int:
-    """An int (not a bool, not a float) in ``[minimum, maximum]``.
-
-    The default maximum, 2**52 steps, keeps every step count exact in float64.
-    """
-    what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{family}: {name} must be {what}, got {value!r}")
-    number = int(value)
-    if number < minimum:
-        raise ValueError(f"{family}: {name} must be {what}, got {value!r}")
-    if number > maximum:
-        limit = "2**52" if maximum == 2**52 else str(maximum)
-        raise ValueError(f"{family}: {name} must be at most {limit}, got {_short(value)}")
-    return number
-
-
-def check_choice(family: str, name: str, value: object, choices: Sequence[str]) -> str:
-    """One of the allowed strings."""
-    if not isinstance(value, str) or value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{family}: {name} must be one of {allowed}, got {value!r}")
-    return value
-
-
-def check_bool(family: str, name: str, value: object) -> bool:
-    """A real bool (not 0/1)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{family}: {name} must be True or False, got {value!r}")
-    return value
-
-
 def check_schedule(family: str, name: str, value: object) -> Schedule:
     """A `Schedule` instance."""
     if not isinstance(value, Schedule):
-        raise TypeError(f"{family}: {name} must be a schedule, got {value!r}")
+        raise fail(family, name, value, f"must be a schedule, got {value!r}", kind="type")
     return value
-
-
-def check_sequence(family: str, name: str, value: object) -> tuple[object, ...]:
-    """A list or tuple (not a string, not a bare number), as a tuple."""
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise TypeError(f"{family}: {name} must be a list, got {value!r}")
-    return tuple(value.tolist() if isinstance(value, np.ndarray) else value)
-
-
-def check_increasing(
-    family: str, name: str, values: tuple[int, ...], *, strict: bool = True
-) -> None:
-    """Raise unless ``values`` is (strictly) increasing."""
-    for a, b in itertools.pairwise(values):
-        if b < a or (strict and b == a):
-            kind = "strictly increasing" if strict else "sorted (non-decreasing)"
-            raise ValueError(f"{family}: {name} must be {kind}, got {list(values)!r}")
 
 
 def set_field(obj: object, name: str, value: object) -> None:

@@ -10,15 +10,18 @@ import numpy as np
 from lrlab.schedules._base import (
     FloatArray,
     Schedule,
+    count_multiples,
+    int_power,
+    multiples,
+    set_field,
+)
+from lrlab.schedules.checks import (
     check_float,
     check_increasing,
     check_int,
     check_lr,
     check_sequence,
-    count_multiples,
-    int_power,
-    multiples,
-    set_field,
+    fail,
 )
 
 
@@ -100,7 +103,7 @@ class multistep(Schedule):
             for m in check_sequence(f, "milestones", self.milestones)
         )
         if not ms:
-            raise ValueError(f"{f}: milestones must not be empty, got []")
+            raise fail(f, "milestones", [], "must not be empty, got []")
         check_increasing(f, "milestones", ms, strict=False)
         set_field(self, "milestones", ms)
         set_field(self, "gamma", check_float(f, "gamma", self.gamma, minimum=0.0, maximum=1.0))
@@ -243,11 +246,15 @@ class piecewise_constant(Schedule):
         f = self.family
         _points(f, self, self.boundaries, self.lrs)
         if self.boundaries and self.boundaries[0] < 1:
-            raise ValueError(f"{f}: boundaries must be >= 1, got {list(self.boundaries)!r}")
+            bounds = list(self.boundaries)
+            raise fail(f, "boundaries", bounds, f"must be >= 1, got {bounds!r}")
         if len(self.lrs) != len(self.boundaries) + 1:
-            raise ValueError(
-                f"{f}: lrs must have one more entry than boundaries "
-                f"({len(self.boundaries) + 1}), got {len(self.lrs)}"
+            raise fail(
+                f,
+                "lrs",
+                list(self.lrs),
+                f"must have one more entry than boundaries ({len(self.boundaries) + 1}), "
+                f"got {len(self.lrs)}",
             )
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
@@ -279,11 +286,14 @@ class piecewise_linear(Schedule):
         f = self.family
         _points(f, self, self.boundaries, self.lrs)
         if not self.boundaries or self.boundaries[0] != 0:
-            raise ValueError(f"{f}: boundaries must start at 0, got {list(self.boundaries)!r}")
+            bounds = list(self.boundaries)
+            raise fail(f, "boundaries", bounds, f"must start at 0, got {bounds!r}")
         if len(self.lrs) != len(self.boundaries):
-            raise ValueError(
-                f"{f}: lrs must have one entry per boundary "
-                f"({len(self.boundaries)}), got {len(self.lrs)}"
+            raise fail(
+                f,
+                "lrs",
+                list(self.lrs),
+                f"must have one entry per boundary ({len(self.boundaries)}), got {len(self.lrs)}",
             )
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:

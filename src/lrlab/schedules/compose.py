@@ -12,27 +12,24 @@ from typing import ClassVar, Literal, final
 
 import numpy as np
 
-from lrlab.schedules._base import (
-    MAX_DEPTH,
+from lrlab.schedules._base import MAX_DEPTH, FloatArray, Schedule, check_schedule, pieces, set_field
+from lrlab.schedules.checks import (
     MAX_LR,
-    FloatArray,
-    Schedule,
+    ParameterError,
     check_choice,
     check_float,
     check_increasing,
     check_int,
     check_lr,
-    check_schedule,
     check_sequence,
-    pieces,
-    set_field,
+    fail,
 )
 
 
 def _check_parts(family: str, name: str, parts: object, minimum: int) -> tuple[Schedule, ...]:
     items = tuple(check_schedule(family, name, p) for p in check_sequence(family, name, parts))
     if len(items) < minimum:
-        raise ValueError(f"{family}: {name} needs at least {minimum} schedules, got {len(items)}")
+        raise fail(family, name, items, f"needs at least {minimum} schedules, got {len(items)}")
     plateaus = sum(1 for p in items for _ in p._plateaus())
     if plateaus > 1:
         raise ValueError(
@@ -112,7 +109,9 @@ class warmup(Schedule):
         )
         set_field(self, "mode", check_choice(f, "mode", mode, ("prefix", "overlay")))
         if self.shape == "exponential" and self.start_factor == 0.0:
-            raise ValueError(f"{f}: shape='exponential' needs start_factor > 0, got 0.0")
+            raise ParameterError(
+                f, "start_factor", 0.0, "shape='exponential' needs {start_factor} > 0, got 0.0"
+            )
 
     def _children(self) -> tuple[Schedule, ...]:
         return (self.inner,)
@@ -195,9 +194,12 @@ class join(Schedule):
         bounds = tuple(check_int(f, "at", b) for b in check_sequence(f, "at", at))
         check_increasing(f, "at", bounds)
         if len(bounds) != len(self.phases) - 1:
-            raise ValueError(
-                f"{f}: at must have one boundary fewer than phases "
-                f"({len(self.phases) - 1}), got {len(bounds)}"
+            raise fail(
+                f,
+                "at",
+                list(bounds),
+                f"must have one boundary fewer than phases ({len(self.phases) - 1}), "
+                f"got {len(bounds)}",
             )
         set_field(self, "at", bounds)
 
@@ -369,9 +371,9 @@ class clip(Schedule):
         set_field(self, "low", None if low is None else check_lr(f, "low", low))
         set_field(self, "high", None if high is None else check_lr(f, "high", high))
         if self.low is None and self.high is None:
-            raise ValueError(f"{f}: give low, high or both, got neither")
+            raise ParameterError(f, "low", None, "give {low}, {high} or both, got neither")
         if self.low is not None and self.high is not None and self.low > self.high:
-            raise ValueError(f"{f}: low must be <= high ({self.high!r}), got {self.low!r}")
+            raise fail(f, "low", self.low, f"must be <= high ({self.high!r}), got {self.low!r}")
 
     @property
     def length(self) -> int | None:

@@ -12,17 +12,20 @@ import numpy as np
 from lrlab.schedules._base import (
     FloatArray,
     Schedule,
-    check_bool,
-    check_choice,
-    check_float,
-    check_int,
-    check_lr,
     count_multiples,
     int_power,
     is_sorted,
     multiples,
     pieces,
     set_field,
+)
+from lrlab.schedules.checks import (
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_lr,
 )
 
 
@@ -196,7 +199,12 @@ class cyclic(Schedule):
             set_field(self, "down_steps", check_int(f, "down_steps", self.down_steps))
         total = self.up_steps + (self.down_steps or self.up_steps)
         if total > 2**52:
-            raise ValueError(f"{f}: up_steps + down_steps must be at most 2**52, got {total}")
+            raise ParameterError(
+                f,
+                "up_steps",
+                total,
+                f"{{up_steps}} + {{down_steps}} must be at most 2**52, got {total}",
+            )
         check_choice(f, "mode", self.mode, ("triangular", "triangular2", "exp_range"))
         set_field(
             self,
@@ -278,9 +286,13 @@ class one_cycle(Schedule):
         start = 0.0
         for end_step, _, _ in self.phases():
             if not end_step > start:
-                raise ValueError(
-                    f"{f}: warmup_frac={self.warmup_frac!r} with steps={self.steps} gives a "
-                    "phase of no length; use more steps or a warmup_frac further from 0 and 1"
+                raise ParameterError(
+                    f,
+                    "warmup_frac",
+                    self.warmup_frac,
+                    f"{{warmup_frac}}={self.warmup_frac!r} with {{steps}}={self.steps} gives a "
+                    "phase of no length; use more {steps} or a {warmup_frac} further from 0 "
+                    "and 1",
                 )
             start = end_step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lrlab.schedules._base import check_float, check_int
+from lrlab.schedules.checks import check_float, check_int
 
 
 def to_steps(

@@ -26,8 +26,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from lrlab.schedules._base import Schedule, check_int
+from lrlab.schedules._base import Schedule
 from lrlab.schedules.basic import constant, linear, polynomial
+from lrlab.schedules.checks import check_int
 from lrlab.schedules.compose import join, warmup
 from lrlab.schedules.cyclical import cosine, cosine_restarts
 from lrlab.schedules.modern import inverse_sqrt, wsd

@@ -7,14 +7,8 @@ from typing import ClassVar, Literal, final
 
 import numpy as np
 
-from lrlab.schedules._base import (
-    FloatArray,
-    Schedule,
-    check_choice,
-    check_int,
-    check_lr,
-    set_field,
-)
+from lrlab.schedules._base import FloatArray, Schedule, set_field
+from lrlab.schedules.checks import ParameterError, check_choice, check_int, check_lr
 from lrlab.schedules.cyclical import half_cosine
 
 
@@ -53,7 +47,12 @@ class inverse_sqrt(Schedule):
         set_field(self, "init", check_lr(f, "init", self.init))
         if self.timescale is None:
             if self.warmup_steps == 0:
-                raise ValueError(f"{f}: timescale must be given when warmup_steps is 0, got None")
+                raise ParameterError(
+                    f,
+                    "timescale",
+                    None,
+                    "{timescale} must be given when {warmup_steps} is 0, got None",
+                )
             set_field(self, "timescale", self.warmup_steps)
         else:
             set_field(self, "timescale", check_int(f, "timescale", self.timescale))
@@ -104,9 +103,12 @@ class wsd(Schedule):
         set_field(self, "end", check_lr(f, "end", self.end))
         check_choice(f, "shape", self.shape, ("linear", "cosine", "1-sqrt"))
         if self.warmup_steps + self.decay_steps > self.steps:
-            raise ValueError(
-                f"{f}: warmup_steps + decay_steps must be <= steps ({self.steps}), got "
-                f"{self.warmup_steps} + {self.decay_steps}"
+            raise ParameterError(
+                f,
+                "decay_steps",
+                self.decay_steps,
+                f"{{warmup_steps}} + {{decay_steps}} must be <= {{steps}} ({self.steps}), got "
+                f"{self.warmup_steps} + {self.decay_steps}",
             )
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:

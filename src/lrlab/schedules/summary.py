@@ -16,7 +16,8 @@ from typing import final
 
 import numpy as np
 
-from lrlab.schedules._base import FloatArray, Schedule, check_int, check_schedule
+from lrlab.schedules._base import FloatArray, Schedule, check_schedule
+from lrlab.schedules.checks import check_int
 
 EXACT_STEPS = 1 << 22
 """Up to this many steps every step is evaluated and every number is exact."""

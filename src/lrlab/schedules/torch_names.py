@@ -33,20 +33,11 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Sequence
 from typing import Literal, ParamSpec
 
 from lrlab.plateau import plateau
-from lrlab.schedules._base import (
-    MAX_LR,
-    Schedule,
-    check_float,
-    check_int,
-    check_lr,
-    check_schedule,
-    check_sequence,
-)
+from lrlab.schedules._base import Schedule, check_schedule
 from lrlab.schedules.basic import (
     constant,
     exponential,
@@ -55,6 +46,15 @@ from lrlab.schedules.basic import (
     piecewise_constant,
     polynomial,
     step,
+)
+from lrlab.schedules.checks import (
+    MAX_LR,
+    ParameterError,
+    check_float,
+    check_int,
+    check_lr,
+    check_sequence,
+    fail,
 )
 from lrlab.schedules.compose import join, product, scale
 from lrlab.schedules.cyclical import cosine, cosine_restarts, cyclic, one_cycle
@@ -72,13 +72,10 @@ def _torch_named(
         def build(*args: P.args, **kwargs: P.kwargs) -> Schedule:
             try:
                 return function(*args, **kwargs)
-            except (ValueError, TypeError) as error:
-                match = re.match(r"^(\w+): (\w+) (.*)$", str(error), flags=re.DOTALL)
-                if match is None or match.group(1) == function.__name__:
+            except ParameterError as error:
+                if error.family == function.__name__:
                     raise
-                parameter = renames.get(match.group(2), match.group(2))
-                text = f"{function.__name__}: {parameter} {match.group(3)}"
-                raise type(error)(text) from None
+                raise error.renamed(function.__name__, renames) from None
 
         return build
 
@@ -350,13 +347,13 @@ def ChainedScheduler(*, lr: float, schedulers: Sequence[Schedule]) -> Schedule:
     """
     lr = check_float("ChainedScheduler", "lr", lr, minimum=0.0, strict_min=True)
     if not math.isfinite(1.0 / lr) or 1.0 / lr > MAX_LR:
-        raise ValueError(f"ChainedScheduler: lr must be at least {1 / MAX_LR:g}, got {lr!r}")
+        raise fail("ChainedScheduler", "lr", lr, f"must be at least {1 / MAX_LR:g}, got {lr!r}")
     parts = [
         check_schedule("ChainedScheduler", "schedulers", p)
         for p in check_sequence("ChainedScheduler", "schedulers", schedulers)
     ]
     if not parts:
-        raise ValueError("ChainedScheduler: schedulers must not be empty, got []")
+        raise fail("ChainedScheduler", "schedulers", [], "must not be empty, got []")
     if len(parts) == 1:
         return parts[0]
     return product([parts[0], *(scale(p, factor=1.0 / lr) for p in parts[1:])])

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import torch
 from torch.optim import Optimizer
 
-from lrlab.schedules._base import check_int
+from lrlab.schedules.checks import check_int
 
 
 def _throwaway(optimizer: Optimizer) -> Optimizer:
