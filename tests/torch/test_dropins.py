@@ -488,20 +488,28 @@ def test_reduce_lr_on_plateau_resume() -> None:
     np.testing.assert_array_equal(got, full[4:, 0])
 
 
-def test_verbose_reports_changes_in_the_tutorials_format() -> None:
+def verbose_lines(run: Callable[[], object]) -> list[str]:
+    """What ``run()`` logs to the ``verbose`` logger, line by line."""
     logger = logging.getLogger("lrlab.torch.verbose")
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     logger.addHandler(handler)
     try:
+        run()
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue().splitlines()
+
+
+def test_verbose_reports_changes_in_the_tutorials_format() -> None:
+    def run() -> None:
         sched = ours.CosineAnnealingWarmRestarts(
             optimizer([1e-3]), T_0=10, T_mult=2, eta_min=1e-5, verbose=True
         )
         sched.optimizer.step()
         sched.step()
-    finally:
-        logger.removeHandler(handler)
-    assert stream.getvalue().splitlines() == [
+
+    assert verbose_lines(run) == [
         "Epoch 00000: adjusting learning rate of group 0 to 1.0000e-03.",
         "Epoch 00001: adjusting learning rate of group 0 to 9.7577e-04.",
     ]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import lrlab
 import lrlab.torch as ours
-from tests.torch.test_dropins import optimizer
+from tests.torch.test_dropins import optimizer, verbose_lines
 
 T = torch.optim.lr_scheduler
 
@@ -56,6 +56,7 @@ MULTIPLYING: list[Callable[[Any, torch.optim.Optimizer], Any]] = [
     lambda m, o: m.LinearLR(o, start_factor=0.2, end_factor=0.9, total_iters=6),
     lambda m, o: m.PolynomialLR(o, total_iters=25, power=1.5),
     lambda m, o: m.CosineAnnealingLR(o, T_max=30),
+    lambda m, o: m.MultiplicativeLR(o, lambda t: 0.9 if t % 4 == 0 else 1.0),
 ]
 
 
@@ -322,3 +323,88 @@ def test_our_schedulers_inside_torchs_chained_scheduler() -> None:
         30,
     )
     np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-15)
+
+
+# LambdaLR and MultiplicativeLR: lrlab's own classes, torch's values and state dicts.
+
+
+class Halving:
+    """A callable-object lr_lambda: torch saves its attributes in the state dict."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __call__(self, t: int) -> float:
+        return float(self.rate**t)
+
+
+@pytest.mark.parametrize("name", ["LambdaLR", "MultiplicativeLR"])
+def test_function_schedulers_are_lrlabs_own_with_torchs_values(name: str) -> None:
+    theirs, mine = getattr(T, name), getattr(ours, name)
+    assert not issubclass(mine, theirs)
+    assert issubclass(mine, T.LRScheduler)
+    lambdas = [Halving(0.9), lambda t: 1.0 / (1 + t)]
+    agree(lambda m, o: [getattr(m, name)(o, lambdas)], [0.1, 0.4], 15)
+
+
+@pytest.mark.parametrize("name", ["LambdaLR", "MultiplicativeLR"])
+def test_function_scheduler_state_dict_as_torchs(name: str) -> None:
+    opt = optimizer([0.1])
+    sched = getattr(ours, name)(opt, Halving(0.9))
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"rate": 0.9}]
+    resumed = getattr(ours, name)(opt, Halving(0.5))
+    resumed.load_state_dict(state)
+    assert resumed.lr_lambdas[0].rate == 0.9
+    assert resumed.last_epoch == 3
+    plain = getattr(ours, name)(optimizer([0.1]), lambda _: 0.9)
+    assert plain.state_dict()["lr_lambdas"] == [None]
+
+
+@pytest.mark.parametrize(
+    ("lr_lambda", "error", "message"),
+    [
+        ([lambda _: 1.0, lambda _: 1.0], ValueError, "Expected 1 lr_lambdas, but got 2"),
+        (0.5, TypeError, "lr_lambda should be a function, but got float"),
+    ],
+)
+def test_function_scheduler_bad_lambdas_raise_torchs_errors(
+    lr_lambda: Any, error: type[Exception], message: str
+) -> None:
+    for module in (T, ours):
+        with pytest.raises(error, match=message):
+            module.MultiplicativeLR(optimizer([0.1]), lr_lambda)
+
+
+@pytest.mark.parametrize("last_epoch", [-5, 2.5, "3", True])
+def test_a_bad_last_epoch_is_named(last_epoch: Any) -> None:
+    opt = optimizer([0.1])
+    opt.param_groups[0]["initial_lr"] = 0.1
+    for build in (
+        lambda: ours.StepLR(opt, 3, last_epoch=last_epoch),
+        lambda: ours.LambdaLR(opt, lambda _: 1.0, last_epoch=last_epoch),
+        lambda: ours.OneCycleLR(opt, 0.1, total_steps=10, last_epoch=last_epoch),
+    ):
+        with pytest.raises(ValueError, match=r"last_epoch must be an int >= -1, got "):
+            build()
+
+
+def test_every_scheduler_reports_through_the_one_writer() -> None:
+    def run() -> None:
+        opt = optimizer([0.1])
+        sched = ours.MultiplicativeLR(opt, lambda _: 0.5, verbose=True)
+        opt.step()
+        sched.step()
+        plateau = ours.ReduceLROnPlateau(optimizer([0.1]), patience=0, verbose=True)
+        plateau.step(1.0)
+        plateau.step(2.0)
+
+    assert verbose_lines(run) == [
+        "Epoch 00000: adjusting learning rate of group 0 to 1.0000e-01.",
+        "Epoch 00001: adjusting learning rate of group 0 to 5.0000e-02.",
+        "Epoch 00000: adjusting learning rate of group 0 to 1.0000e-01.",
+        "Epoch 00002: adjusting learning rate of group 0 to 1.0000e-02.",
+    ]

@@ -5,24 +5,21 @@ The only package of lrlab that imports torch. Change
 same names, signatures and learning rates, computed in closed form.
 """
 
+from lrlab.torch._combine import ChainedScheduler, SequentialLR
+from lrlab.torch._cycling import CyclicLR, OneCycleLR
+from lrlab.torch._function_lr import LambdaLR, MultiplicativeLR
 from lrlab.torch._param import ScheduleParam
+from lrlab.torch._plateau_lr import ReduceLROnPlateau
 from lrlab.torch._record import record
 from lrlab.torch._schedule_lr import ScheduleLR, set_lr
 from lrlab.torch.dropins import (
-    ChainedScheduler,
     ConstantLR,
     CosineAnnealingLR,
     CosineAnnealingWarmRestarts,
-    CyclicLR,
     ExponentialLR,
-    LambdaLR,
     LinearLR,
-    MultiplicativeLR,
     MultiStepLR,
-    OneCycleLR,
     PolynomialLR,
-    ReduceLROnPlateau,
-    SequentialLR,
     StepLR,
 )
 

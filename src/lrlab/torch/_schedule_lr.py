@@ -17,6 +17,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrlab.plateau import PlateauState
 from lrlab.schedules import Schedule, from_dict
+from lrlab.schedules.checks import check_int
 from lrlab.torch._lookahead import Lookahead
 
 ScheduleSource = Schedule | Sequence[Schedule] | Callable[[float], Schedule]
@@ -45,37 +46,18 @@ def group_values(optimizer: Optimizer, key: str) -> list[Any]:
     ]
 
 
-_CHAINS: weakref.WeakKeyDictionary[Optimizer, list[weakref.ref[ScheduleLR]]] = (
+_CHAINS: weakref.WeakKeyDictionary[Optimizer, list[weakref.ref[ChainedLR]]] = (
     weakref.WeakKeyDictionary()
 )
 """The lrlab schedulers driving each optimizer, in the order they were made."""
 
 
-def chain(optimizer: Optimizer) -> list[ScheduleLR]:
+def chain(optimizer: Optimizer) -> list[ChainedLR]:
     """The lrlab schedulers that drive ``optimizer`` (alive ones, oldest first)."""
     return [s for r in _CHAINS.get(optimizer, []) if (s := r()) is not None]
 
 
-def _join_chain(scheduler: ScheduleLR) -> None:
-    """Add ``scheduler`` to its optimizer's chain. Schedulers made together, before any
-    of them stepped, chain; one made once they have stepped replaces them (a scheduler
-    rebuilt to resume or to start over), as torch's new scheduler takes over."""
-    refs = _CHAINS.setdefault(scheduler.optimizer, [])
-    if any(s._step_count > 1 for s in chain(scheduler.optimizer)):
-        refs.clear()
-    refs.append(weakref.ref(scheduler))
-
-
-def own_chain(scheduler: ScheduleLR) -> None:
-    """A step to an explicit epoch is torch's closed form, which sets the lr outright:
-    the others on the optimizer keep multiplying by their factors from here on only."""
-    scheduler._anchor = None
-    for other in chain(scheduler.optimizer):
-        if other is not scheduler and hasattr(other, "_own"):
-            other._anchor = list(other._own)
-
-
-def leave_chain(scheduler: ScheduleLR) -> None:
+def leave_chain(scheduler: ChainedLR) -> None:
     """Stop ``scheduler`` from counting in its optimizer's lr (SequentialLR's children)."""
     refs = _CHAINS.get(scheduler.optimizer, [])
     refs[:] = [r for r in refs if r() is not None and r() is not scheduler]
@@ -120,28 +102,92 @@ def resolve(source: ScheduleSource, lrs: Sequence[float], *, who: str) -> list[S
     )
 
 
-def lean_update_lr(self: LRScheduler, epoch: float | None = None) -> None:
-    """torch's per-step update, without its guard for recursive ``get_lr`` calls.
+class ChainedLR(LRScheduler):
+    """The torch edge every lrlab scheduler stands on: it joins its optimizer's chain,
+    checks ``last_epoch``, writes the lrs (`_write`, the one writer) and reports them
+    when ``verbose``. Subclasses give ``get_lr``: this scheduler's own values."""
 
-    For schedulers whose ``get_lr`` is closed form and cheap: it is called directly, and
-    the param groups get the values as torch writes them (in place for a tensor lr).
-    """
-    if epoch is None:
-        self.last_epoch += 1
-    else:
-        self.last_epoch = epoch  # type: ignore[assignment]
-    values = self.get_lr()
-    if isinstance(self, ScheduleLR):
-        if epoch is not None:
-            own_chain(self)
-        self._write(values)
-        return
-    for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-        put(group, "lr", lr)
-    self._last_lr = group_values(self.optimizer, "lr")
+    def _check(self, optimizer: Optimizer, last_epoch: int, verbose: bool) -> None:
+        """Check the arguments every scheduler takes (first, before any other)."""
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        check_int(type(self).__name__, "last_epoch", last_epoch, minimum=-1)
+        self.verbose = verbose
+        self.optimizer = optimizer
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        """Join the optimizer's chain, then torch's initial step. Schedulers made
+        together, before any of them stepped, chain; one made once they have stepped
+        replaces them (a scheduler rebuilt to resume or to start over), as torch's new
+        scheduler takes over."""
+        refs = _CHAINS.setdefault(optimizer, [])
+        if any(s._step_count > 1 for s in chain(optimizer)):
+            refs.clear()
+        refs.append(weakref.ref(self))
+        super().__init__(optimizer, last_epoch)
+
+    def _update_lr(self, epoch: float | None = None) -> None:
+        """torch's per-step update (``get_lr`` is closed form: no recursion guard). A step
+        to an explicit epoch is torch's closed form, which sets the lr outright: the
+        others on the optimizer keep multiplying by their factors from there on only."""
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            self.last_epoch = epoch  # type: ignore[assignment]
+            self._own_chain()
+        self._write(self.get_lr())
+
+    def _own_chain(self) -> None:
+        self._anchor = None
+        for other in chain(self.optimizer):
+            if other is not self and hasattr(other, "_own"):
+                other._anchor = list(other._own)
+
+    def _write(self, own: Sequence[Any], epoch: float | None = None) -> None:
+        """Set the param groups' lrs from this scheduler's values ``own``, and report
+        them when ``verbose`` (at ``epoch``, else ``last_epoch``).
+
+        Alone on its optimizer, a scheduler's values are the lrs. Several lrlab
+        schedulers on one optimizer chain as torch's do, each multiplying the lr by its
+        own factor: each group's lr is ``own`` times every other scheduler's current
+        value over its initial lr (or over its value when another scheduler last set the
+        lr outright), a product of closed forms. A scheduler that has not
+        taken its first step (torch's ``SequentialLR`` rewinds the ones waiting for
+        their milestone) has no factor yet.
+        """
+        before = list(getattr(self, "_last_lr", []))
+        self._own = [float(v) for v in own]
+        others = [
+            s
+            for s in chain(self.optimizer)
+            if s is not self and hasattr(s, "_own") and s.last_epoch >= 0
+        ]
+        for g, group in enumerate(self.optimizer.param_groups[: len(own)]):
+            value = self._own[g] if self._anchor is None else self._rebased(g)
+            for s in others:
+                value *= s._factor(g)
+            put(group, "lr", value)
+        self._last_lr = group_values(self.optimizer, "lr")
+        if self.verbose:
+            report_lrs(self.last_epoch if epoch is None else epoch, before, self._last_lr)
+
+    _anchor: list[float] | None = None
+    """Each group's value since which this scheduler's factor counts (None: its initial
+    lr), when another scheduler stepped to an explicit epoch."""
+
+    def _factor(self, g: int) -> float:
+        """Group ``g``'s factor in a chain: the current value over the anchor."""
+        anchor = self._anchor or self.base_lrs
+        if g >= len(self._own) or g >= len(anchor) or not float(anchor[g]):
+            return 1.0
+        return self._own[g] / float(anchor[g])
+
+    def _rebased(self, g: int) -> float:
+        """Group ``g``'s initial lr times this scheduler's factor since its anchor."""
+        return float(self.base_lrs[g]) * self._factor(g)
 
 
-class ScheduleLR(LRScheduler):
+class ScheduleLR(ChainedLR):
     """Drive any param-group hyperparameter of a torch optimizer with lrlab schedules.
 
     ``schedule`` is one lrlab schedule for every param group, a list with one per group,
@@ -175,14 +221,10 @@ class ScheduleLR(LRScheduler):
         *,
         verbose: bool = False,
     ) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self._check(optimizer, last_epoch, verbose)
         lrs = initial_lrs(optimizer, last_epoch)
         self.schedules: list[Schedule] = resolve(schedule, lrs, who=type(self).__name__)
-        self.verbose = verbose
         self._reset_runtime()
-        self.optimizer = optimizer
-        _join_chain(self)
         super().__init__(optimizer, last_epoch)
 
     def _reset_runtime(self) -> None:
@@ -210,12 +252,7 @@ class ScheduleLR(LRScheduler):
                 s.update(state, metrics) if driven else state
                 for s, state, driven in zip(self.schedules, self._states, self._driven, strict=True)
             ]
-        if not self.verbose:
-            super().step(epoch)  # type: ignore[arg-type]
-            return
-        before = list(getattr(self, "_last_lr", []))
         super().step(epoch)  # type: ignore[arg-type]
-        report_lrs(self.last_epoch, before, self._last_lr)
 
     def _values(self, t: float) -> list[float]:
         whole = isinstance(t, int) or float(t).is_integer()
@@ -231,50 +268,9 @@ class ScheduleLR(LRScheduler):
                 out.append(next(pure) if whole else schedule(t))
         return out
 
-    _update_lr = lean_update_lr
-
     def get_lr(self) -> list[float]:  # type: ignore[override]
         """The learning rates at ``last_epoch`` (closed form: no recursion, no drift)."""
         return self._values(self.last_epoch)
-
-    def _write(self, own: Sequence[Any]) -> None:
-        """Set the param groups' lrs from this scheduler's values ``own``.
-
-        Alone on its optimizer, a scheduler's values are the lrs. Several lrlab
-        schedulers on one optimizer chain as torch's do, each multiplying the lr by its
-        own factor: each group's lr is ``own`` times every other scheduler's current
-        value over its initial lr (or over its value when another scheduler last set the
-        lr outright), a product of closed forms. A scheduler that has not
-        taken its first step (torch's ``SequentialLR`` rewinds the ones waiting for
-        their milestone) has no factor yet.
-        """
-        self._own = [float(v) for v in own]
-        others = [
-            s
-            for s in chain(self.optimizer)
-            if s is not self and hasattr(s, "_own") and s.last_epoch >= 0
-        ]
-        for g, group in enumerate(self.optimizer.param_groups[: len(own)]):
-            value = self._own[g] if self._anchor is None else self._rebased(g)
-            for s in others:
-                value *= s._factor(g)
-            put(group, "lr", value)
-        self._last_lr = group_values(self.optimizer, "lr")
-
-    _anchor: list[float] | None = None
-    """Each group's value since which this scheduler's factor counts (None: its initial
-    lr), when another scheduler stepped to an explicit epoch."""
-
-    def _factor(self, g: int) -> float:
-        """Group ``g``'s factor in a chain: the current value over the anchor."""
-        anchor = self._anchor or self.base_lrs
-        if g >= len(self._own) or g >= len(anchor) or not float(anchor[g]):
-            return 1.0
-        return self._own[g] / float(anchor[g])
-
-    def _rebased(self, g: int) -> float:
-        """Group ``g``'s initial lr times this scheduler's factor since its anchor."""
-        return float(self.base_lrs[g]) * self._factor(g)
 
     _strict = True
     """Whether `load_state_dict` refuses a checkpoint of other schedules by default."""
