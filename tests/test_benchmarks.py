@@ -42,6 +42,11 @@ CASES = [
         ["--model=mlp-bn", "--epochs=2", "--seeds=1", "--repeats=1"],
         ["ratio sequential/batched", "peak RSS", "verdicts agree"],
     ),
+    (
+        "bench_tune.py",
+        ["--trials=2", "--epochs=2", "--model=mlp", "--seeds=2"],
+        ["| pruned |", "SUMMARY: time ratio pruned/unpruned"],
+    ),
 ]
 
 

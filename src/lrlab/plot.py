@@ -600,3 +600,79 @@ def _metric_arrays(trace: Trace, metrics: Sequence[tuple[str, str, bool]]) -> di
 
 def _epochs(data: Any) -> Any:
     return np.arange(1, data.shape[1] + 1, dtype=np.float64)
+
+
+def search_history(
+    numbers: Sequence[int], values: Sequence[float], pruned: Sequence[bool], *, mode: str
+) -> str:
+    """A search's history as SVG text: each trial's value (a dot; hollow where the trial
+    was pruned, at its last reported value) and the best so far (a step line).
+
+    >>> svg = search_history([0, 1, 2], [0.5, 0.7, 0.6], [False, False, True], mode="max")
+    >>> svg.count("<circle"), 'fill="none"' in svg
+    (3, True)
+    """
+    width, height = 420.0, 180.0
+    left, top = 56.0, 14.0
+    xs = np.asarray(numbers, dtype=np.float64)
+    ys = np.asarray(values, dtype=np.float64)
+    shown = _finite(ys)
+    low, high = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
+    pad = (high - low) * 0.05 or 0.05
+    x = _svg.Scale(0, max(1.0, float(xs.max()) if xs.size else 1.0), width, integer=True)
+    y = _svg.Scale(low - pad, high + pad, height, flip=True)
+    done = np.where(np.asarray(pruned, dtype=bool), np.nan, ys)
+    pick = np.fmax if mode == "max" else np.fmin
+    best = pick.accumulate(np.where(np.isfinite(done), done, np.nan)) if done.size else done
+    body = [_svg.line(x.map(xs), y.map(best), steps=True, stroke=color(0), stroke_width=1.5)]
+    for px, py, cut in zip(x.map(xs), y.map(ys), pruned, strict=True):
+        if math.isfinite(px) and math.isfinite(py):
+            fill = "none" if cut else color(0)
+            body.append(
+                f'<circle cx="{_svg.number(px)}" cy="{_svg.number(py)}" r="3"'
+                f"{_svg.attributes(fill=fill, stroke=color(0))}/>"
+            )
+    clip_id = "lrlab-clip-history"
+    frame = _svg.panel(left, top, _svg.axes(x, y), "".join(body), clip_id=clip_id)
+    caption = _svg.text(left + width / 2, top + height + 30, "trial", text_anchor="middle")
+    size = (left + width + 12, top + height + 38)
+    return _svg.document(*size, frame + caption, defs=_svg.clip(clip_id, width + 4, height))
+
+
+def search_slices(
+    params: Sequence[tuple[str, Sequence[float], bool]], values: Sequence[float]
+) -> str:
+    """Each parameter against the trial values as SVG text: one panel per ``(name,
+    parameter values, log axis)``, a dot per finished trial.
+
+    >>> svg = search_slices([("a", [1, 2], False), ("b", [0.1, 0.01], True)], [0.5, 0.7])
+    >>> svg.count('class="panel"'), svg.count("<circle")
+    (2, 4)
+    """
+    width, height = 170.0, 110.0
+    left, top, across = 56.0, 24.0, width + 60
+    ys = np.asarray(values, dtype=np.float64)
+    shown = _finite(ys)
+    low, high = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
+    pad = (high - low) * 0.05 or 0.05
+    y = _svg.Scale(low - pad, high + pad, height, flip=True)
+    clip_id = "lrlab-clip-slice"
+    body = []
+    for i, (name, raw, log) in enumerate(params):
+        xs = np.asarray(raw, dtype=np.float64)
+        seen = _finite(xs)
+        lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (0.0, 1.0)
+        if hi <= lo:
+            lo, hi = (lo / 2, hi * 2) if log and lo > 0 else (lo - 1, hi + 1)
+        x = _svg.Scale(lo, hi, width, log=log and lo > 0)
+        dots = "".join(
+            f'<circle cx="{_svg.number(px)}" cy="{_svg.number(py)}" r="2.5" fill="{color(i)}"/>'
+            for px, py in zip(x.map(xs), y.map(ys), strict=True)
+            if math.isfinite(px) and math.isfinite(py)
+        )
+        title = _svg.text(width / 2, -8, name, text_anchor="middle", **_TITLE)
+        body.append(
+            _svg.panel(left + i * across, top, _svg.axes(x, y), dots, clip_id=clip_id, title=title)
+        )
+    size = (left + max(1, len(params)) * across - 40, top + height + 24)
+    return _svg.document(*size, "".join(body), defs=_svg.clip(clip_id, width + 4, height))

@@ -1,4 +1,4 @@
-"""The ``lrlab`` command line: list, show, plot, values, compare, find-lr, runs, report.
+"""The ``lrlab`` command line: list, show, plot, values, compare, tune, find-lr, runs, report.
 
 Thin: it parses arguments, calls the library and maps failures to exit codes
 (0 ok, 1 the work failed, 2 bad usage or input: one line on stderr, no traceback).
@@ -87,43 +87,7 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         "OUT/lrlab.sqlite, and write OUT/report.html. Running it again skips finished runs "
         "and resumes interrupted ones. Flags override the --config file.",
     )
-    compare.add_argument("--config", help="a TOML experiment file (see docs/lab.md)")
-    compare.add_argument("--name", help="experiment name (default: compare)")
-    compare.add_argument(
-        "--train",
-        metavar="MODULE:FUNCTION",
-        help="your own training function train(run) (see docs/own-training.md); the "
-        "dataset, model, optimizer and batch-size settings then do not apply",
-    )
-    compare.add_argument(
-        "--rank-by",
-        metavar="METRIC",
-        help="the reported metric that ranks the schedules (default: val_accuracy, or "
-        "val_loss with --train)",
-    )
-    compare.add_argument(
-        "--mode",
-        choices=("min", "max"),
-        help="whether a smaller or larger --rank-by is better (default: from its name)",
-    )
-    compare.add_argument("--dataset", help="digits, synthetic, or a .npz/.csv file")
-    compare.add_argument("--model", help="mlp-bn, mlp, cnn or package.module:factory")
-    compare.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
-    compare.add_argument("--lr", type=_lr, help="initial learning rate, or 'auto' (range test)")
-    compare.add_argument("--momentum", type=float, help="SGD momentum")
-    compare.add_argument("--weight-decay", type=float)
-    compare.add_argument("--epochs", type=_positive_int)
-    compare.add_argument("--batch-size", type=_positive_int)
     compare.add_argument("--seeds", type=_positive_int, help="number of seeds (0..N-1)")
-    compare.add_argument(
-        "--engine",
-        choices=("auto", "batched", "sequential"),
-        help="batched: a seed's runs, one model per schedule, train together in one pass; "
-        "sequential: one run after another (default auto: batched for the built-in models)",
-    )
-    compare.add_argument(
-        "--device", help="where the built-in trainer trains: cpu (default), cuda or cuda:N"
-    )
     compare.add_argument(
         "--schedule",
         action="append",
@@ -137,36 +101,52 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         default="epoch",
         help="when --schedule SPECs step (default: epoch)",
     )
-    compare.add_argument("--out", required=True, help="output directory (store and report)")
-    compare.add_argument(
-        "--jobs",
-        type=_jobs,
-        help=f"runs at once: worker processes, or a local Ray instance's CPUs (at most "
-        f"{MAX_JOBS}; default 1)",
+    _experiment_arguments(compare)
+
+    tune = commands.add_parser(
+        "tune",
+        help="search one schedule's parameters (Optuna), then confirm on fresh seeds",
+        description="Search a schedule's parameters with Optuna (TPE, Hyperband pruning), "
+        "each trial trained by the lab into OUT/search; then train the best settings and "
+        "the untuned baseline on fresh seeds and test the difference (OUT/confirm). "
+        "Writes OUT/tune.html. Running it again continues the study (see docs/tune.md).",
     )
-    compare.add_argument(
-        "--executor",
-        choices=("inprocess", "processes", "ray"),
-        help="where runs train (default: processes with --jobs > 1, else inprocess); ray: "
-        "see docs/cluster.md",
+    tune.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="a ready-made search (its schedule, space and untuned baseline): plateau, "
+        "onecycle, warmup-cosine, step, or lr (the initial lr alone)",
     )
-    compare.add_argument(
-        "--address",
-        help="with --executor ray: the cluster, 'auto' or HOST:PORT (default: a local Ray "
-        "instance of --jobs CPUs, started and stopped by lrlab)",
+    tune.add_argument(
+        "--schedule",
+        metavar="[NAME=]SPEC",
+        help="the schedule to search, its parameters as placeholders, e.g. "
+        "'StepLR(lr={lr}, step_size=5, gamma={gamma})' (their ranges: the --config's "
+        "[search] table)",
     )
-    compare.add_argument(
-        "--checkpoint-dir",
-        metavar="URI",
-        help="storage every worker reaches (a path, or an fsspec URL such as s3://...): "
-        "checkpoints go there, and the store keeps references",
+    tune.add_argument(
+        "--per", choices=("epoch", "batch"), default="epoch", help="when --schedule steps"
     )
-    compare.add_argument(
-        "--runtime-env",
-        metavar="JSON",
-        help='with --executor ray: Ray\'s runtime environment, e.g. \'{"working_dir": "."}\'',
+    tune.add_argument("--baseline", metavar="SPEC", help="the untuned schedule to confirm against")
+    tune.add_argument("--trials", type=_positive_int, default=30, help="trials (default 30)")
+    tune.add_argument(
+        "--search-seeds", type=_positive_int, default=1, help="seeds per trial (default 1)"
     )
-    compare.add_argument("--quiet", action="store_true", help="no progress bars")
+    tune.add_argument(
+        "--confirm-seeds",
+        type=_positive_int,
+        default=5,
+        help="fresh seeds of the confirmation, from 1000 (default 5)",
+    )
+    tune.add_argument("--no-prune", action="store_true", help="train every trial to the end")
+    tune.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the study's Optuna storage, e.g. postgresql://user@host/db, shared by many "
+        "tune processes (default: OUT/study.db)",
+    )
+    tune.add_argument("--study", help="the study's name (default: from the search)")
+    _experiment_arguments(tune)
 
     find = commands.add_parser(
         "find-lr",
@@ -218,6 +198,76 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
     report = commands.add_parser("report", help="write DIR/report.html from the store")
     report.add_argument("directory", metavar="DIR")
     report.add_argument("--experiment", help="experiment id (default: the latest run)")
+
+
+def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags ``compare`` and ``tune`` share: the experiment's keys, where it trains."""
+    parser.add_argument("--config", help="a TOML experiment file (see docs/lab.md)")
+    parser.add_argument("--name", help="experiment name (default: compare)")
+    parser.add_argument(
+        "--train",
+        metavar="MODULE:FUNCTION",
+        help="your own training function train(run) (see docs/own-training.md); the "
+        "dataset, model, optimizer and batch-size settings then do not apply",
+    )
+    parser.add_argument(
+        "--rank-by",
+        metavar="METRIC",
+        help="the reported metric that ranks the schedules (default: val_accuracy, or "
+        "val_loss with --train)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("min", "max"),
+        help="whether a smaller or larger --rank-by is better (default: from its name)",
+    )
+    parser.add_argument("--dataset", help="digits, synthetic, or a .npz/.csv file")
+    parser.add_argument("--model", help="mlp-bn, mlp, cnn or package.module:factory")
+    parser.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    parser.add_argument("--lr", type=_lr, help="initial learning rate, or 'auto' (range test)")
+    parser.add_argument("--momentum", type=float, help="SGD momentum")
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--epochs", type=_positive_int)
+    parser.add_argument("--batch-size", type=_positive_int)
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "batched", "sequential"),
+        help="batched: a seed's runs, one model per schedule, train together in one pass; "
+        "sequential: one run after another (default auto: batched for the built-in models)",
+    )
+    parser.add_argument(
+        "--device", help="where the built-in trainer trains: cpu (default), cuda or cuda:N"
+    )
+    parser.add_argument("--out", required=True, help="output directory (stores and reports)")
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        help=f"runs at once: worker processes, or a local Ray instance's CPUs (at most "
+        f"{MAX_JOBS}; default 1)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("inprocess", "processes", "ray"),
+        help="where runs train (default: processes with --jobs > 1, else inprocess); ray: "
+        "see docs/cluster.md",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --executor ray: the cluster, 'auto' or HOST:PORT (default: a local Ray "
+        "instance of --jobs CPUs, started and stopped by lrlab)",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        metavar="URI",
+        help="storage every worker reaches (a path, or an fsspec URL such as s3://...): "
+        "checkpoints go there, and the store keeps references",
+    )
+    parser.add_argument(
+        "--runtime-env",
+        metavar="JSON",
+        help='with --executor ray: Ray\'s runtime environment, e.g. \'{"working_dir": "."}\'',
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _jobs(text: str) -> int:

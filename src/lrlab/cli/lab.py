@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "tune":
+            return cmd_tune(args)
         if args.command == "runs":
             return cmd_runs(args)
         if args.command == "find-lr":
@@ -63,12 +65,13 @@ def experiment_from(args: argparse.Namespace) -> Experiment:
     return _read(args)[0]
 
 
-def _read(args: argparse.Namespace) -> tuple[Experiment, Execution]:
-    data: dict[str, Any] = {}
+def _read(
+    args: argparse.Namespace, data: dict[str, Any] | None = None
+) -> tuple[Experiment, Execution]:
     try:
-        if args.config is not None:
-            data = read_toml(args.config)
-        execution, data = Execution.split(data, source=args.config or "compare")
+        if data is None:
+            data = read_toml(args.config) if args.config is not None else {}
+        execution, data = Execution.split(data, source=args.config or args.command)
         given = {key: getattr(args, key) for key in _EXECUTION_FLAGS}
         if args.runtime_env is not None:
             given["runtime_env"] = _runtime_env(args.runtime_env)
@@ -79,12 +82,12 @@ def _read(args: argparse.Namespace) -> tuple[Experiment, Execution]:
             value = getattr(args, key)
             if value is not None:
                 data[key] = value
-        if args.seeds is not None:
+        if getattr(args, "seeds", None) is not None:
             data["seeds"] = args.seeds  # a count: validated as the TOML key is
-        if args.schedule:
+        if args.command == "compare" and args.schedule:
             entries = entries_from(args.schedule, per=args.per)
             data["schedules"] = [dataclasses.asdict(e) for e in entries]
-        return Experiment.from_mapping(data, source=args.config or "compare"), execution
+        return Experiment.from_mapping(data, source=args.config or args.command), execution
     except ValueError as error:
         raise UsageError(str(error)) from None
 
@@ -173,6 +176,98 @@ def cmd_compare(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if done.failed else 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Search, confirm, print the verdict, the best settings (spec and torch code), the
+    report's path."""
+    out = output_directory(args.out)
+    experiment, execution, search = _tune_inputs(args)  # usage errors before torch loads
+
+    from lrlab.lab.compare import ExperimentError, executor_for
+    from lrlab.lab.search import torch_code
+    from lrlab.lab.tune import TuneSettings, tune
+
+    try:
+        settings = TuneSettings(
+            trials=args.trials,
+            search_seeds=tuple(range(args.search_seeds)),
+            confirm_seeds=tuple(range(1000, 1000 + args.confirm_seeds)),
+            prune=not args.no_prune,
+            storage=args.storage,
+            study=args.study,
+        )
+        executor = executor_for(execution)
+    except (ValueError, ImportError) as error:
+        raise UsageError(str(error)) from None
+    try:
+        with _progress(quiet=args.quiet) as progress, _terminate_as_interrupt():
+            tuned = tune(
+                experiment,
+                search,
+                out,
+                settings,
+                executor=executor,
+                progress=progress,
+                log=None if args.quiet else _say,
+                checkpoint_dir=execution.checkpoint_dir,
+            )
+    except ExperimentError as error:
+        raise UsageError(str(error)) from None
+    states = [t.state for t in tuned.trials]
+    print(
+        f"study {tuned.study} ({tuned.storage}): {states.count('complete')} trials finished, "
+        f"{states.count('pruned')} pruned, {states.count('fail')} failed"
+    )
+    print(f"best: trial {tuned.best.number}, {experiment.rank_metric} {tuned.best.value:.6g}")
+    print(f"\n{tuned.confirmation.verdict}\n")
+    print(f"tuned spec: {tuned.tuned.spec}")
+    print('as TOML:\n[[schedules]]\nname = "tuned"')
+    print(f'spec = {json.dumps(tuned.tuned.spec)}\nper = "{tuned.tuned.per}"')
+    print("as PyTorch:\n" + torch_code(tuned.code_entry(experiment)))
+    print(f"\nreport: {tuned.report}")
+    return 0
+
+
+def _tune_inputs(args: argparse.Namespace) -> tuple[Experiment, Execution, Any]:
+    """The experiment, where it trains, and the search, from --config, --preset and the
+    flags."""
+    from lrlab.lab.search import Search, preset, read_space
+
+    try:
+        data = read_toml(args.config) if args.config is not None else {}
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    space = data.pop("search", None)
+    baseline = data.pop("baseline", args.baseline)
+    entries = data.pop("schedules", None)
+    stand_in = [{"name": "tune", "spec": "constant(value={lr})"}]  # the search replaces it
+    experiment, execution = _read(args, {"name": "tune", **data, "schedules": stand_in})
+    try:
+        if args.preset is not None:
+            if args.schedule is not None or space is not None:
+                raise ValueError("tune: give --preset, or a schedule with a [search] table")
+            found = preset(args.preset, experiment.epochs)
+            if baseline is not None:
+                found = Search.from_mapping({**found.to_dict(), "baseline": baseline})
+            return experiment, execution, found
+        schedule: Any = (
+            {"spec": args.schedule, "per": args.per} if args.schedule is not None else None
+        )
+        if schedule is None and isinstance(entries, list) and len(entries) == 1:
+            schedule = entries[0]
+        if schedule is None:
+            raise ValueError(
+                "tune: give --preset NAME, or one schedule (--schedule or one [[schedules]] "
+                "in --config) with its [search] table"
+            )
+        read_space(space, source="tune: [search]")
+        search = Search.from_mapping(
+            {"schedule": schedule, "space": space, "baseline": baseline}, source="tune"
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return experiment, execution, search
 
 
 def _runs(count: int) -> str:

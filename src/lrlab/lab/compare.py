@@ -37,7 +37,15 @@ from lrlab.lab.imports import reference_of
 from lrlab.lab.models import check_device, check_model
 from lrlab.lab.records import ExperimentRecord, Member, stable_id
 from lrlab.lab.report import Summary, summarise, write_summary
-from lrlab.lab.runner import Executor, InProcess, ProcessPool, RunEnd, run_all, trainable_for
+from lrlab.lab.runner import (
+    Executor,
+    InProcess,
+    ProcessPool,
+    RunEnd,
+    Send,
+    run_all,
+    trainable_for,
+)
 from lrlab.lab.store import Store, StoreError
 
 LOCK = ".lrlab.lock"
@@ -199,7 +207,7 @@ def _checked(
             log(f"lr {lr[0]:.4g}: {lr[1]}")
     else:
         lr = (float(experiment.lr), "given")
-    return _run(
+    outcomes = train_runs(
         experiment,
         directory,
         executor=executor,
@@ -208,6 +216,8 @@ def _checked(
         train=train,
         checkpoint_dir=checkpoint_dir,
     )
+    summary = summarise(directory, experiment.id)
+    return Done(summary=summary, report=write_summary(summary), outcomes=outcomes)
 
 
 def _with_train(
@@ -271,16 +281,22 @@ def exclusive(directory: Path) -> Iterator[None]:
                 place.rmdir()
 
 
-def _run(
+def train_runs(
     experiment: Experiment,
     directory: str | Path,
     *,
-    executor: Executor | None,
-    progress: Progress | None,
     lr: tuple[float, str],
-    train: Trainable | None,
-    checkpoint_dir: str | None,
-) -> Done:
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    train: Trainable | None = None,
+    checkpoint_dir: str | None = None,
+    watch: Send | None = None,
+) -> list[RunEnd]:
+    """Record a checked experiment in the store and train its runs (no lock, no report):
+    what `compare` does once it holds the directory, and `lrlab.lab.tune` per trial.
+
+    ``lr``: the lr and how it was chosen; ``watch``: see `run_all`.
+    """
     value, source = lr
     runs = experiment.runs(lr=value)
     configs = [config for _, _, config in runs]
@@ -314,6 +330,7 @@ def _run(
             train=train,
             required=(experiment.rank_metric,),
             checkpoint_dir=checkpoint_dir,
+            watch=watch,
         ):
             outcomes.append(outcome)
             if progress is not None:
@@ -324,8 +341,7 @@ def _run(
         store.settle()  # every worker is done: leave one plain file for the readers
     if progress is not None:
         progress("epochs", total_epochs, total_epochs)
-    summary = summarise(directory, experiment.id)
-    return Done(summary=summary, report=write_summary(summary), outcomes=outcomes)
+    return outcomes
 
 
 def auto_lr(experiment: Experiment, directory: str | Path) -> tuple[float, str]:

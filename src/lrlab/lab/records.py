@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["pending", "running", "finished", "diverged", "failed"]
-"""A run's state in the store; ``finished`` and ``diverged`` are results, ``failed`` an error."""
-STATUSES: tuple[Status, ...] = ("pending", "running", "finished", "diverged", "failed")
-DONE: tuple[Status, ...] = ("finished", "diverged")
+Status = Literal["pending", "running", "finished", "diverged", "failed", "pruned"]
+"""A run's state in the store; ``finished`` and ``diverged`` are results, ``failed`` an error,
+``pruned`` a search's trial stopped early by its pruner (`lrlab.lab.tune`)."""
+STATUSES: tuple[Status, ...] = ("pending", "running", "finished", "diverged", "failed", "pruned")
+DONE: tuple[Status, ...] = ("finished", "diverged", "pruned")
 """Statuses that need no more training."""
 MAX_JOBS = 256
 """The most runs at once on one machine (a pool never starts more workers than runs)."""

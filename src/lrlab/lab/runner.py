@@ -19,6 +19,7 @@ worker dies there too is marked ``failed`` while the others go on.
 from __future__ import annotations
 
 import dataclasses
+import math
 import multiprocessing
 import platform
 import signal
@@ -56,6 +57,8 @@ class Task:
     checkpoint_dir: str | None = None
     """Storage every node reaches (a path or an fsspec URL): checkpoints are written there
     and only their references travel (`lrlab.lab.storage`); None: the bytes travel."""
+    every_epoch: bool = False
+    """Commit every epoch as it is reported (a watcher, e.g. a pruner, reads each one)."""
 
     @property
     def run(self) -> str:
@@ -136,6 +139,14 @@ class RunEnd:
 
 
 Send = Callable[[Commit], None]
+
+
+class Stop(Exception):
+    """Raised by `run_all`'s ``watch`` to stop the run whose commit it was shown: the run
+    is marked ``pruned`` with this message (in-process executors only, where the commit is
+    written while the run trains)."""
+
+
 Work = Callable[[Job, Send], list[RunEnd]]
 
 
@@ -293,7 +304,8 @@ def run_job(job: Job, send: Send) -> list[RunEnd]:
     ends = []
     for covered in sorted({handle.covered for handle in handles}):  # together from one epoch
         group = [handle for handle in handles if handle.covered == covered]
-        cadence = Cadence()
+        first = group[0].cadence  # one cadence for the group, with the tasks' overheads
+        cadence = Cadence(first.checkpoint_overhead, first.commit_overhead)
         for handle in group:
             handle.cadence = cadence
         endings = execute_together(group, train_together)  # a failed commit is raised
@@ -328,14 +340,20 @@ def _handle(task: Task, send: Send) -> Run:
             checkpoint = storage.put(where, run, epochs[-1].epoch, data)
         send(Commit(run, tuple(epochs), checkpoint, node))
 
-    history = list(task.history)
+    settings: dict[str, Any] = {
+        "history": list(task.history),
+        "commit": commit,
+        "required": task.required,
+    }
+    if task.every_epoch:
+        settings["commit_overhead"] = math.inf
     try:
         state = task.checkpoint
         if isinstance(state, CheckpointRef):
             state = storage.get(state)
-        return Run(config, checkpoint=state, history=history, commit=commit, required=task.required)
+        return Run(config, checkpoint=state, **settings)
     except Exception as error:  # unreadable (damaged, gone, another torch): train it again
-        handle = Run(config, history=history, commit=commit, required=task.required)
+        handle = Run(config, **settings)
         if task.checkpoint is not None:
             why = str(error).strip().split("\n", 1)[0][:160] or type(error).__name__
             handle.warnings.append(
@@ -374,13 +392,16 @@ def run_all(
     train: Callable[..., None] | None = None,
     required: tuple[str, ...] = (),
     checkpoint_dir: str | None = None,
+    watch: Send | None = None,
 ) -> Iterator[RunEnd]:
     """Run every config (skipping finished ones); yields each run's end as it comes,
     once the store holds it.
 
     ``train``: own training's function, when the configs' ``train`` reference does not
     import it (in-process executors only); ``required``: metrics every report holds;
-    ``checkpoint_dir``: where workers write checkpoints (`Task.checkpoint_dir`).
+    ``checkpoint_dir``: where workers write checkpoints (`Task.checkpoint_dir`);
+    ``watch``: shown each commit once it is written; a `Stop` it raises ends that run
+    (and the runs not yet ended) as ``pruned`` (in-process executors only).
     """
     unique = {config.run_id: config for config in configs}  # the same run is trained once
     references: dict[str, CheckpointRef] = {}  # each run's committed checkpoint elsewhere
@@ -397,10 +418,7 @@ def run_all(
                 yield RunEnd(id=run, status=status, skipped=True)
                 continue
             if status == "failed":  # tried before and failed: start over
-                stale = store.checkpoint(run)
-                store.restart(run)
-                if isinstance(stale, CheckpointRef):
-                    storage.remove(stale)
+                _start_over(store, run)
             todo.append(config)
 
         def task(config: TrainConfig) -> Task:
@@ -409,7 +427,15 @@ def run_all(
             checkpoint = store.checkpoint(run)
             if isinstance(checkpoint, CheckpointRef):
                 references[run] = checkpoint
-            return Task(config.to_dict(), required, train, history, checkpoint, checkpoint_dir)
+            return Task(
+                config.to_dict(),
+                required,
+                train,
+                history,
+                checkpoint,
+                checkpoint_dir,
+                every_epoch=watch is not None,
+            )
 
         batches: dict[tuple[tuple[str, Any], ...], list[TrainConfig]] = {}
         for config in todo:
@@ -429,18 +455,43 @@ def run_all(
                 forget(commit.run)
                 if isinstance(commit.checkpoint, CheckpointRef):
                     references[commit.run] = commit.checkpoint
+            if watch is not None:
+                watch(commit)
 
-        for end in (executor or InProcess()).map(run_job, tasks(), receive):
-            if end.outcome is not None:
-                store.finish(end.id, end.outcome)
+        ended: set[str] = set()
+        try:
+            for end in (executor or InProcess()).map(run_job, tasks(), receive):
+                _record(store, end)
                 forget(end.id)
-            else:
-                error = end.error or "failed"
-                store.fail(
-                    end.id,
-                    error if end.details is None else f"{error}\n\n{end.details}",
-                    node=end.node,
-                )
-            if checkpoint_dir is not None:  # what no commit named (a worker lost mid-write)
-                storage.sweep(checkpoint_dir, end.id, keep=references.get(end.id))
-            yield end
+                if checkpoint_dir is not None:  # what no commit named (a worker lost mid-write)
+                    storage.sweep(checkpoint_dir, end.id, keep=references.get(end.id))
+                ended.add(end.id)
+                yield end
+        except Stop as stop:  # the watcher stopped a run: it and the runs not ended yet
+            rest = [config.run_id for config in todo if config.run_id not in ended]
+            yield from _pruned(store, rest, str(stop), forget)
+
+
+def _record(store: Store, end: RunEnd) -> None:
+    """Write how a run ended: its outcome, or its failure with the traceback."""
+    if end.outcome is not None:
+        store.finish(end.id, end.outcome)
+        return
+    error = end.error or "failed"
+    store.fail(end.id, error if end.details is None else f"{error}\n\n{end.details}", node=end.node)
+
+
+def _pruned(
+    store: Store, runs: Sequence[str], why: str, forget: Callable[[str], None]
+) -> Iterator[RunEnd]:
+    for run in runs:
+        store.prune(run, why)
+        forget(run)
+        yield RunEnd(id=run, status="pruned", error=why)
+
+
+def _start_over(store: Store, run: str) -> None:
+    stale = store.checkpoint(run)
+    store.restart(run)
+    if isinstance(stale, CheckpointRef):
+        storage.remove(stale)

@@ -524,6 +524,19 @@ class Store:
                 (message, engine, node, time.time(), run),
             )
 
+    def prune(self, run: str, message: str) -> None:
+        """Mark a run stopped early by a search's pruner (its epochs stay), saying why,
+        and drop its checkpoint: it is never trained again."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = 'pruned', error = ?, "
+                "seconds = (SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run = ?), "
+                "updated = ? WHERE id = ?",
+                (message, run, time.time(), run),
+            )
+            db.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
+        self._remove_checkpoint_files(run)
+
     # --- experiments ----------------------------------------------------------------------
 
     def add_experiment(
