@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pickle
 import platform
 import threading
@@ -79,10 +80,15 @@ class Done:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    names = ("lrlab", "torch", "numpy", "scikit-learn")
+    return (("python", platform.python_version()), *((n, _installed(n)) for n in names))
+
+
 def versions() -> dict[str, str]:
     """The versions that shape the numbers: python, lrlab, torch, numpy, scikit-learn."""
-    names = ("lrlab", "torch", "numpy", "scikit-learn")
-    return {"python": platform.python_version(), **{name: _installed(name) for name in names}}
+    return dict(_versions())  # read once per process: a search records hundreds
 
 
 def _installed(name: str) -> str:
