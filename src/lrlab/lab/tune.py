@@ -62,6 +62,8 @@ CONFIRM = "confirm"
 """The output directory's store (and report) of the confirmation."""
 WORKER_FILE = ".lrlab-tune-worker"
 """This output directory's worker id: the trials it left running are its to resume."""
+SCHEMA_ATTEMPTS = 5
+"""Tries at opening a server study while another worker creates Optuna's tables."""
 CONFIRM_SEEDS = (1000, 1001, 1002, 1003, 1004)
 Log = Callable[[str], None]
 
@@ -256,16 +258,26 @@ def _study(
         if settings.prune
         else optuna.pruners.NopPruner()
     )
-    try:
-        study = optuna.create_study(
-            storage=storage,
-            study_name=name,
-            direction="maximize" if experiment.rank_mode == "max" else "minimize",
-            pruner=pruner,
-            load_if_exists=True,
-        )
-    except Exception as error:  # a bad URL, an unreachable server, a missing driver
-        raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            study = optuna.create_study(
+                storage=storage,
+                study_name=name,
+                direction="maximize" if experiment.rank_mode == "max" else "minimize",
+                pruner=pruner,
+                load_if_exists=True,
+            )
+            break
+        except (IntegrityError, ProgrammingError) as error:
+            # Workers started together on a fresh database race to create Optuna's
+            # tables; the loser sees "already exists" and finds them there on a retry.
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
+            time.sleep(0.2 * (attempt + 1))
+        except Exception as error:  # a bad URL, an unreachable server, a missing driver
+            raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
     saved = study.user_attrs.get("lrlab")
     if saved is None:
         study.set_user_attr("lrlab", key)
