@@ -1,4 +1,4 @@
-"""Pruning must pay: the same search with and without the Hyperband pruner, side by side.
+"""Pruning must pay: the same search with and without a pruner, side by side.
 
 Both run ``lrlab.lab.tune.tune`` on the plateau preset (the default experiment: the CNN
 on digits, 20 epochs), the same number of trials and the same TPE seed, in this process,
@@ -10,7 +10,9 @@ confirmation's tuned result on the fresh seeds with the seeds' standard deviatio
 Target: the pruned search reaches a best value within seed noise of the unpruned one in
 <= 0.5x its time.
 
-Run: ``.venv/bin/python benchmarks/bench_tune.py [--trials 30] [--epochs 20] [--model cnn]``.
+Run: ``.venv/bin/python benchmarks/bench_tune.py [--trials 30] [--epochs 20] [--model cnn]
+[--pruner halving|hyperband]`` (the pruned search's pruner: lrlab's default, successive
+halving, unless told).
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from lrlab.lab.search import preset
 from lrlab.lab.tune import Tuned, TuneSettings, tune
 
 
-def one(args: argparse.Namespace, *, prune: bool) -> Tuned:
+def one(args: argparse.Namespace, *, pruner: str) -> Tuned:
     """One whole search (and its confirmation) in a fresh directory."""
     experiment = Experiment(model=args.model, epochs=args.epochs)
     settings = TuneSettings(
-        trials=args.trials, prune=prune, confirm_seeds=tuple(range(1000, 1000 + args.seeds))
+        trials=args.trials, pruner=pruner, confirm_seeds=tuple(range(1000, 1000 + args.seeds))
     )
     with tempfile.TemporaryDirectory() as out:
         return tune(experiment, preset("plateau", args.epochs), out, settings)
@@ -41,8 +43,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--seeds", type=int, default=5, help="fresh seeds of each confirmation")
+    parser.add_argument("--pruner", choices=("halving", "hyperband"), default="halving")
     args = parser.parse_args()
-    results = {name: one(args, prune=name == "pruned") for name in ("unpruned", "pruned")}
+    results = {"unpruned": one(args, pruner="none"), "pruned": one(args, pruner=args.pruner)}
     print("| search | search s | finished | pruned | best (search seed) | tuned on fresh seeds |")
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
@@ -59,7 +62,8 @@ def main() -> None:
     gap = abs((plain.best.value or 0.0) - (pruned.best.value or 0.0))
     ratio = pruned.search_seconds / plain.search_seconds
     print(
-        f"\nSUMMARY: time ratio pruned/unpruned {ratio:.2f} (target <= 0.5); best values "
+        f"\nSUMMARY ({args.pruner}): time ratio pruned/unpruned {ratio:.2f} (target <= 0.5); "
+        "best values "
         f"{gap:.4f} apart, seed noise (std over fresh seeds) {noise:.4f}: "
         f"{'within' if gap <= noise else 'outside'} seed noise"
     )

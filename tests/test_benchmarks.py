@@ -43,9 +43,14 @@ CASES = [
         ["ratio sequential/batched", "peak RSS", "verdicts agree"],
     ),
     (
+        "bench_serve.py",
+        ["--quick", "--no-browser"],
+        ["| curve 100,000 steps |", "| experiment (50 runs) |", "SUMMARY: curve 100k max"],
+    ),
+    (
         "bench_tune.py",
         ["--trials=2", "--epochs=2", "--model=mlp", "--seeds=2"],
-        ["| pruned |", "SUMMARY: time ratio pruned/unpruned"],
+        ["| pruned |", "SUMMARY (halving): time ratio pruned/unpruned"],
     ),
 ]
 

@@ -14,7 +14,7 @@ import pytest
 from optuna.trial import TrialState
 
 from lrlab.cli import main
-from lrlab.lab.compare import ExperimentError
+from lrlab.lab.compare import ExperimentError, auto_lr
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.experiment import Experiment, ScheduleEntry
 from lrlab.lab.runner import Commit, Stop, run_all
@@ -120,6 +120,9 @@ def test_torch_code_runs_as_printed() -> None:
         ({"confirm_seeds": (5,)}, "confirm_seeds must hold at least 2 seeds"),
         ({"search_seeds": (0, 1), "confirm_seeds": (1, 2)}, "seed 1 is a search seed"),
         ({"search_seeds": ()}, "search_seeds must be seeds"),
+        ({"pruner": "median"}, "pruner must be one of halving, hyperband, none, got 'median'"),
+        ({"min_epochs": 0}, "min_epochs must be a positive int, got 0"),
+        ({"reduction_factor": 1}, "reduction_factor must be an int >= 2, got 1"),
     ],
 )
 def test_bad_settings_are_named(changes: dict[str, object], says: str) -> None:
@@ -174,7 +177,7 @@ def test_a_watcher_stop_prunes_the_run_keeps_its_epochs_and_never_trains_it_agai
 
 def test_a_search_stores_every_trial_confirms_and_continues(tmp_path: Path) -> None:
     search = Search.from_mapping(STEP)
-    settings = TuneSettings(trials=3, confirm_seeds=(100, 101), prune=False)
+    settings = TuneSettings(trials=3, confirm_seeds=(100, 101), pruner="none")
     first = tune(SMALL, search, tmp_path, settings)
     assert [t.state for t in first.trials] == ["complete"] * 3
     assert first.best.value == max(t.value for t in first.trials if t.value is not None)
@@ -199,11 +202,49 @@ def test_a_search_stores_every_trial_confirms_and_continues(tmp_path: Path) -> N
     again = tune(SMALL, search, tmp_path, settings)  # done: nothing more is trained
     assert [t.number for t in again.trials] == [0, 1, 2]
     more = tune(
-        SMALL, search, tmp_path, TuneSettings(trials=4, confirm_seeds=(100, 101), prune=False)
+        SMALL, search, tmp_path, TuneSettings(trials=4, confirm_seeds=(100, 101), pruner="none")
     )
     assert [t.number for t in more.trials] == [0, 1, 2, 3]
     with Store(tmp_path / SEARCH, read_only=True) as store:
         assert len(store.runs()) == 4
+
+
+@pytest.mark.parametrize("pruner", ["halving", "hyperband"])
+def test_each_pruner_stops_trials_that_fall_behind(pruner: str, tmp_path: Path) -> None:
+    experiment = Experiment(model="mlp", epochs=6, batch_size=128)
+    search = Search.from_mapping(
+        {"schedule": "StepLR(lr={lr}, step_size=2)", "space": {"lr": {"log": [1e-4, 1.0]}}}
+    )
+    settings = TuneSettings(trials=8, confirm_seeds=(100, 101), pruner=pruner, min_epochs=1)
+    result = tune(experiment, search, tmp_path, settings)
+    pruned = [t for t in result.trials if t.state == "pruned"]
+    assert pruned, [(t.number, t.state, t.curve) for t in result.trials]
+    assert all(1 <= len(t.curve) < experiment.epochs for t in pruned)
+    with Store(tmp_path / SEARCH, read_only=True) as store:
+        assert sum(r.status == "pruned" for r in store.runs()) == len(pruned)
+
+
+def test_a_search_of_the_lr_alone_shows_the_range_tests_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    argv = ["tune", "--preset", "lr", "--model", "mlp", "--epochs", "2", "--trials", "2"]
+    code = main([*argv, "--confirm-seeds", "2", "--quiet", "--out", str(out)])
+    said = capsys.readouterr().out
+    assert code == 0
+    line = next(line for line in said.splitlines() if line.startswith("find-lr suggests"))
+    assert "steepest descent of a range test on seed 0" in line
+    seeded = Experiment(model="mlp", epochs=2, seeds=(0,), schedules=(preset("lr", 2).baseline,))
+    stored, _ = auto_lr(seeded, out / SEARCH)  # kept in the search's store: read back
+    assert f"lr {stored:.4g} (" in line
+    assert f"suggests lr {stored:.4g}" in (out / "tune.html").read_text()
+
+
+def test_a_search_of_more_than_the_lr_runs_no_range_test(tmp_path: Path) -> None:
+    settings = TuneSettings(trials=1, confirm_seeds=(100, 101))
+    result = tune(SMALL, Search.from_mapping(STEP), tmp_path, settings)
+    assert result.find_lr is None
+    assert "range test" not in result.report.read_text()
 
 
 def test_a_study_of_another_search_is_refused(tmp_path: Path) -> None:
@@ -241,7 +282,8 @@ def test_sigkill_mid_search_resumes_the_interrupted_trial_and_counts_it_once(
         "2",
         "--confirm-seeds",
         "2",
-        "--no-prune",
+        "--pruner",
+        "none",
         "--quiet",
         "--out",
         str(out),
@@ -309,6 +351,8 @@ def _epochs_of(directory: Path, run: str) -> list[tuple[int, float]]:
         (["--preset", "step", "--lr", "auto"], "lr 'auto' is not supported"),
         (["--preset", "step", "--confirm-seeds", "1"], "confirm_seeds must hold at least 2 seeds"),
         (["--preset", "step", "--storage", "nosuch://x"], "tune: storage 'nosuch://x'"),
+        (["--preset", "step", "--pruner", "median"], "argument --pruner: invalid choice"),
+        (["--preset", "step", "--reduction-factor", "1"], "reduction_factor must be an int >= 2"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

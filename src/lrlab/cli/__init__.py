@@ -138,7 +138,24 @@ def _lab_parsers(commands: argparse._SubParsersAction[Parser]) -> None:
         default=5,
         help="fresh seeds of the confirmation, from 1000 (default 5)",
     )
-    tune.add_argument("--no-prune", action="store_true", help="train every trial to the end")
+    tune.add_argument(
+        "--pruner",
+        choices=("halving", "hyperband", "none"),
+        default="halving",
+        help="how trials that fall behind stop early: successive halving (default), "
+        "Hyperband, or none (every trial to its last epoch)",
+    )
+    tune.add_argument(
+        "--reduction-factor",
+        type=_positive_int,
+        default=2,
+        help="each rung of the pruner keeps about 1 trial in this many (default 2)",
+    )
+    tune.add_argument(
+        "--min-epochs",
+        type=_positive_int,
+        help="no trial is pruned before this many epochs (default: a tenth of --epochs)",
+    )
     tune.add_argument(
         "--storage",
         metavar="URL",

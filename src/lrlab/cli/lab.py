@@ -193,7 +193,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
             trials=args.trials,
             search_seeds=tuple(range(args.search_seeds)),
             confirm_seeds=tuple(range(1000, 1000 + args.confirm_seeds)),
-            prune=not args.no_prune,
+            pruner=args.pruner,
+            reduction_factor=args.reduction_factor,
+            min_epochs=args.min_epochs,
             storage=args.storage,
             study=args.study,
         )
@@ -220,6 +222,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
         f"{states.count('pruned')} pruned, {states.count('fail')} failed"
     )
     print(f"best: trial {tuned.best.number}, {experiment.rank_metric} {tuned.best.value:.6g}")
+    if tuned.find_lr is not None:
+        suggested, how = tuned.find_lr
+        print(
+            f"find-lr suggests lr {suggested:.4g} ({how})"
+            if suggested is not None
+            else f"find-lr suggests no lr ({how})"
+        )
     print(f"\n{tuned.confirmation.verdict}\n")
     print(f"tuned spec: {tuned.tuned.spec}")
     print('as TOML:\n[[schedules]]\nname = "tuned"')

@@ -35,8 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 from lrlab.lab.compare import (
     ExperimentError,
+    NoSuggestion,
     Progress,
     Trainable,
+    auto_lr,
     check,
     compare,
     exclusive,
@@ -62,6 +64,8 @@ CONFIRM = "confirm"
 """The output directory's store (and report) of the confirmation."""
 WORKER_FILE = ".lrlab-tune-worker"
 """This output directory's worker id: the trials it left running are its to resume."""
+PRUNERS = ("halving", "hyperband", "none")
+"""`TuneSettings.pruner`'s choices."""
 SCHEMA_ATTEMPTS = 5
 """Tries at opening a server study while another worker creates Optuna's tables."""
 CONFIRM_SEEDS = (1000, 1001, 1002, 1003, 1004)
@@ -79,9 +83,15 @@ class TuneSettings:
     """The seeds each trial trains (its value: the mean final rank metric)."""
     confirm_seeds: tuple[int, ...] = CONFIRM_SEEDS
     """The fresh seeds of the confirmation: none of them a search seed."""
-    prune: bool = True
-    reduction_factor: int = 3
-    """Hyperband's: each rung keeps about 1 in this many trials (larger prunes harder)."""
+    pruner: str = "halving"
+    """``halving`` (asynchronous successive halving: one bracket, rungs at
+    ``min_epochs * reduction_factor**k`` epochs), ``hyperband`` (several such brackets,
+    from that one to one that prunes late) or ``none`` (every trial to its last epoch)."""
+    reduction_factor: int = 2
+    """Each rung keeps about 1 in this many trials (larger prunes harder)."""
+    min_epochs: int | None = None
+    """The first rung: no trial is pruned before it trained this many epochs; default
+    a tenth of the experiment's epochs (at least 1)."""
     storage: str | None = None
     """An Optuna storage URL (e.g. ``postgresql://...``); default ``DIR/study.db``."""
     study: str | None = None
@@ -91,6 +101,15 @@ class TuneSettings:
     def __post_init__(self) -> None:
         if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 1:
             raise ValueError(f"tune: trials must be a positive int, got {self.trials!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(
+                f"tune: pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}"
+            )
+        first = self.min_epochs
+        if first is not None and (
+            isinstance(first, bool) or not isinstance(first, int) or first < 1
+        ):
+            raise ValueError(f"tune: min_epochs must be a positive int, got {first!r}")
         factor = self.reduction_factor
         if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
             raise ValueError(f"tune: reduction_factor must be an int >= 2, got {factor!r}")
@@ -124,6 +143,9 @@ class Tuned:
     importance: dict[str, float] = field(default_factory=dict)
     search_seconds: float = 0.0
     """Wall time of this call's search (0 when the study had its trials already)."""
+    find_lr: tuple[float | None, str] | None = None
+    """For a search of the lr alone: the range test's suggestion and how it was found (or
+    ``None`` and why there is none)."""
     report: Path = Path()
 
     def code_entry(self, experiment: Experiment) -> ScheduleEntry:
@@ -195,6 +217,7 @@ def tune(
         best = _trial(study.best_trial)
         tuned = search.fill(best.params, name="tuned")
         seconds = time.perf_counter() - started
+        suggested = None if train is not None else _find_lr(experiment, settings, directory, search)
     confirmed = dataclasses.replace(
         experiment,
         name=f"{study.study_name} confirm",
@@ -219,6 +242,7 @@ def tune(
         confirmation=confirmation(directory / CONFIRM, confirmed),
         importance=_importance(study),
         search_seconds=seconds,
+        find_lr=suggested,
     )
     report = write_report(
         directory / "tune.html",
@@ -232,8 +256,26 @@ def tune(
         code=torch_code(result.code_entry(experiment)),
         confirmation=result.confirmation,
         importance=result.importance,
+        find_lr=suggested,
     )
     return dataclasses.replace(result, report=report)
+
+
+def _find_lr(
+    experiment: Experiment, settings: TuneSettings, directory: Path, search: Search
+) -> tuple[float | None, str] | None:
+    """Where the search is of the lr alone (and the built-in trainer trains), the range
+    test's suggestion beside it: run once on the first search seed, kept in the search's
+    store."""
+    if [p.name for p in search.space] != ["lr"]:
+        return None
+    seeded = dataclasses.replace(
+        experiment, schedules=(search.baseline,), seeds=settings.search_seeds[:1]
+    )
+    try:
+        return auto_lr(seeded, directory / SEARCH)
+    except NoSuggestion as error:
+        return None, str(error)
 
 
 def _study(
@@ -249,15 +291,18 @@ def _study(
         "search": search.to_dict(),
     }
     name = settings.study or f"tune-{stable_id(key)}"
-    pruner: optuna.pruners.BasePruner = (
-        optuna.pruners.HyperbandPruner(
-            min_resource=1,
+    first = settings.min_epochs or max(1, experiment.epochs // 10)
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    if settings.pruner == "halving":
+        pruner = optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=first, reduction_factor=settings.reduction_factor
+        )
+    elif settings.pruner == "hyperband":
+        pruner = optuna.pruners.HyperbandPruner(
+            min_resource=first,
             max_resource=experiment.epochs,
             reduction_factor=settings.reduction_factor,
         )
-        if settings.prune
-        else optuna.pruners.NopPruner()
-    )
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     for attempt in range(SCHEMA_ATTEMPTS):
@@ -363,7 +408,7 @@ def _run_trial(  # noqa: PLR0917 - one private step of tune
                 reported.add(epoch.epoch + 1)
                 trial.report(value, epoch.epoch + 1)
         last = commit.epochs[-1].epoch + 1 if commit.epochs else 0
-        if settings.prune and last < experiment.epochs and trial.should_prune():
+        if last < experiment.epochs and trial.should_prune():
             raise Stop(f"pruned by the search after epoch {max(reported)}")
 
     search_dir = directory / SEARCH

@@ -74,8 +74,10 @@ def write_report(
     code: str,
     confirmation: Confirmation,
     importance: dict[str, float],
+    find_lr: tuple[float | None, str] | None = None,
 ) -> Path:
-    """Write the search's page to ``path``; returns it."""
+    """Write the search's page to ``path``; returns it. ``find_lr``: the range test's
+    suggestion (or none) and how it was found, shown beside a search of the lr."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
     from markupsafe import Markup
 
@@ -134,6 +136,7 @@ def write_report(
                 confirmation.seeds, confirmation.tuned, confirmation.baseline, strict=True
             )
         ],
+        find_lr=find_lr,
         importance=sorted(importance.items(), key=lambda item: -item[1]),
         trials=[(t, _value(metric, t.value)) for t in trials],
         history=Markup(history),  # our own SVG text, escaped as it was written
