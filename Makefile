@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --constraint constraints.txt
 
-.PHONY: setup test test-fast lint format demo schedules-demo bench clean
+.PHONY: setup test test-fast lint format demo schedules-demo serve bench clean
 
 setup: $(VENV)/.installed
 
@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) --no-deps timm==1.0.29  # timm.scheduler only: timm's own deps pull torchvision
 	touch $@
 
 lint: setup
@@ -39,12 +40,18 @@ demo: setup
 schedules-demo: setup
 	$(BIN)/python examples/tutorial_schedules.py
 
+# The designer and the experiments under runs/ (e.g. `make demo`'s) at http://127.0.0.1:8000/
+serve: setup
+	mkdir -p runs
+	$(BIN)/lrlab serve runs
+
 bench: setup
 	$(BIN)/python benchmarks/bench_schedules.py
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_torch.py
 	$(BIN)/python benchmarks/bench_find_lr.py
 	$(BIN)/python benchmarks/bench_lab.py
+	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

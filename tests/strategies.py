@@ -71,6 +71,23 @@ def one_cycles(draw: st.DrawFn) -> lrlab.Schedule:
     )
 
 
+@st.composite
+def annealings(draw: st.DrawFn) -> lrlab.Schedule:
+    shape = draw(st.sampled_from(["cosine", "tanh", "polynomial"]))
+    return lrlab.annealing(
+        init=draw(lrs),
+        period=draw(durations),
+        end=draw(lrs),
+        shape=shape,
+        power=draw(st.floats(min_value=0.1, max_value=5.0)) if shape == "polynomial" else 1.0,
+        k=1.0 if shape == "tanh" else draw(st.sampled_from([1.0, 0.5, 2.0, 16.0])),
+        mult=draw(st.sampled_from([1.0, 1.5, 2.0, 100.0])),
+        gamma=draw(gammas),
+        cycles=draw(st.none() | st.integers(min_value=1, max_value=50)),
+        offset=draw(st.integers(min_value=0, max_value=10_000)),
+    )
+
+
 def leaves() -> st.SearchStrategy[lrlab.Schedule]:
     """A schedule of any pure (not metric-driven) leaf family, with valid parameters."""
     return st.one_of(
@@ -83,6 +100,14 @@ def leaves() -> st.SearchStrategy[lrlab.Schedule]:
             gamma=gammas,
         ),
         st.builds(lrlab.exponential, init=lrs, gamma=gammas),
+        st.builds(
+            lrlab.inverse_time,
+            init=lrs,
+            period=durations,
+            rate=st.floats(min_value=0.0, max_value=100.0),
+            staircase=st.booleans(),
+        ),
+        annealings(),
         st.builds(lrlab.linear, init=lrs, end=lrs, steps=durations),
         st.builds(
             lrlab.polynomial,
@@ -90,6 +115,7 @@ def leaves() -> st.SearchStrategy[lrlab.Schedule]:
             steps=durations,
             end=lrs,
             power=st.floats(min_value=0.1, max_value=5.0),
+            cycle=st.booleans(),
         ),
         st.builds(lrlab.cosine, init=lrs, steps=durations, end=lrs, periodic=st.booleans()),
         st.builds(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lrlab.schedules import (
         Schedule,
         Summary,
+        annealing,
         clip,
         constant,
         cosine,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         families,
         from_dict,
         inverse_sqrt,
+        inverse_time,
         join,
         linear,
         multistep,
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
     )
     from lrlab.schedules.durations import to_steps
     from lrlab.schedules.hf_names import from_hf
+    from lrlab.schedules.keras_names import from_keras
+    from lrlab.schedules.timm_names import from_timm
     from lrlab.spec import SpecError, parse
 
 __version__ = "0.1.0"
@@ -64,6 +68,7 @@ __all__ = [
     "SpecError",
     "Summary",
     "__version__",
+    "annealing",
     "clip",
     "constant",
     "cosine",
@@ -73,7 +78,10 @@ __all__ = [
     "families",
     "from_dict",
     "from_hf",
+    "from_keras",
+    "from_timm",
     "inverse_sqrt",
+    "inverse_time",
     "join",
     "linear",
     "multistep",
@@ -97,6 +105,8 @@ _HOMES = {
     "plateau": "lrlab.plateau",
     "to_steps": "lrlab.schedules.durations",
     "from_hf": "lrlab.schedules.hf_names",
+    "from_keras": "lrlab.schedules.keras_names",
+    "from_timm": "lrlab.schedules.timm_names",
     "SpecError": "lrlab.spec",
     "parse": "lrlab.spec",
 }

@@ -1,8 +1,13 @@
 """Spec strings: one readable line for any schedule, parsed safely.
 
 A spec is a Python call expression: ``cosine(init=0.1, steps=1000, end=1e-5)``,
-``warmup(cosine(init=0.1, steps=900), steps=100)``, ``join([...], at=[...])`` or a torch
-name with torch's parameters, ``StepLR(lr=0.1, step_size=30, gamma=0.5)``. It is parsed
+``warmup(cosine(init=0.1, steps=900), steps=100)``, ``join([...], at=[...])``, a torch
+name with torch's parameters, ``StepLR(lr=0.1, step_size=30, gamma=0.5)``, or another
+library's name under its prefix, with that library's keywords:
+``hf.cosine(lr=3e-4, num_warmup_steps=100, num_training_steps=1000)`` (`lrlab.from_hf`),
+``timm.cosine(lr=0.1, num_epochs=100)`` (`lrlab.from_timm`),
+``keras.CosineDecay(initial_learning_rate=0.1, decay_steps=1000)`` (`lrlab.from_keras`).
+A prefix is a name, never an attribute lookup: ``hf.cosine`` is one spec name. It is parsed
 with `ast` and checked node by node against a whitelist (calls of known names, keyword
 arguments, numbers, strings, booleans, ``None``, lists and simple arithmetic on numbers);
 nothing is ever evaluated by Python. `format` gives the canonical spec (also the
@@ -14,6 +19,9 @@ schedule's ``repr``), and ``parse(format(s)) == s`` for every schedule.
 0.1
 >>> lrlab.parse("StepLR(lr=0.1, step_size=30, gamma=0.5)")
 step(init=0.1, period=30, gamma=0.5)
+>>> lrlab.parse("keras.ExponentialDecay(initial_learning_rate=0.1, decay_steps=10, "
+...             "decay_rate=0.5, staircase=True)")
+step(init=0.1, period=10, gamma=0.5)
 >>> lrlab.parse("cosin(init=0.1, steps=10)")
 Traceback (most recent call last):
 ...
@@ -35,6 +43,8 @@ from lrlab.schedules import Schedule, families
 from lrlab.schedules import torch_names as _torch_names
 from lrlab.schedules._base import MAX_DEPTH
 from lrlab.schedules.checks import ParameterError
+from lrlab.schedules.namespaces import NAMESPACES
+from lrlab.schedules.namespaces import names as _namespaced
 
 MAX_LENGTH = 20_000
 """The longest spec accepted (a guard against pathological input)."""
@@ -52,7 +62,8 @@ class SpecError(ValueError):
     """A spec that cannot be read: says where, what and how to fix it.
 
     ``line`` and ``column`` are 1-based; the message starts ``column C:`` for a spec
-    of one line and ``line L, column C:`` for a longer one.
+    of one line and ``line L, column C:`` for a longer one. ``parameter`` is the
+    parameter at fault when there is one (a bad value, an unknown name), else None.
 
     >>> import lrlab
     >>> error = SpecError("oops", spec="cosine(\\n  steps=)", line=2, column=9)
@@ -63,13 +74,16 @@ class SpecError(ValueError):
             ^
     """
 
-    def __init__(self, message: str, *, spec: str, column: int, line: int = 1) -> None:
+    def __init__(
+        self, message: str, *, spec: str, column: int, line: int = 1, parameter: str | None = None
+    ) -> None:
         where = f"column {column}" if line == 1 else f"line {line}, column {column}"
         super().__init__(f"{where}: {message}")
         self.message = message
         self.spec = spec
         self.line = line
         self.column = column
+        self.parameter = parameter
 
     def pointer(self) -> str:
         """The spec's line ``line`` with a caret under the column."""
@@ -103,8 +117,10 @@ def parameters(name: str) -> list[str]:
     >>> import lrlab.spec
     >>> lrlab.spec.parameters("step")
     ['init', 'period', 'gamma']
+    >>> lrlab.spec.parameters("keras.InverseTimeDecay")
+    ['initial_learning_rate', 'decay_steps', 'decay_rate', 'staircase', 'name']
     """
-    target = constructors()[name]
+    target = _target(name)
     if isinstance(target, type) and dataclasses.is_dataclass(target):
         return [f.name for f in dataclasses.fields(target)]
     return list(inspect.signature(target).parameters)
@@ -171,17 +187,17 @@ class _Reader:
         self.spec = spec
         self.offset = offset
         self.lines = text.splitlines(keepends=True)
-        self.names = constructors()
+        self.names = {**constructors(), **_namespaced()}
         self.depth = 0
 
-    def error(self, node: ast.AST, message: str) -> SpecError:
+    def error(self, node: ast.AST, message: str, parameter: str | None = None) -> SpecError:
         """A `SpecError` at ``node``: its column counts characters from the spec's start."""
         line = getattr(node, "lineno", 1)
         byte = getattr(node, "col_offset", 0)  # ast counts UTF-8 bytes within the line
         before = sum(len(text) for text in self.lines[: line - 1])
         within = len(self.lines[line - 1].encode()[:byte].decode(errors="ignore"))
         row, column = _at(self.spec, self.offset + before + within)
-        return SpecError(message, spec=self.spec, line=row, column=column)
+        return SpecError(message, spec=self.spec, line=row, column=column, parameter=parameter)
 
     def value(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
@@ -204,11 +220,12 @@ class _Reader:
                 f"the operator {symbol!r} is not allowed in a spec; "
                 "arithmetic on numbers may use + - * / ** only",
             )
+        called = _called(node)
+        if called in self.names:
+            needed = [p for p in parameters(called) if p not in _optional(called)]
+            call = f"{called}({', '.join(f'{p}=...' for p in needed)})"
+            raise self.error(node, f"{called!r} needs its parameters: {call}")
         if isinstance(node, ast.Name):
-            if node.id in self.names:
-                needed = [p for p in parameters(node.id) if p not in _optional(node.id)]
-                call = f"{node.id}({', '.join(f'{p}=...' for p in needed)})"
-                raise self.error(node, f"{node.id!r} needs its parameters: {call}")
             hint = self.closest(node.id)
             raise self.error(node, f"unknown name {node.id!r}{hint}; names are not values here")
         raise self.error(
@@ -248,11 +265,13 @@ class _Reader:
         return f"; did you mean {matches[0]!r}?" if matches else ""
 
     def call(self, node: ast.Call) -> Schedule:
-        if not isinstance(node.func, ast.Name):
+        name = _called(node.func)
+        if name is None:
             raise self.error(
-                node.func, f"{_describe(node.func)} is not allowed; expected a schedule name"
+                node.func,
+                f"{_describe(node.func)} is not allowed; expected a schedule name "
+                f"(prefixed names start with {', '.join(p + '.' for p in NAMESPACES)})",
             )
-        name = node.func.id
         target = self.names.get(name)
         if target is None:
             hint = self.closest(name)
@@ -290,14 +309,16 @@ class _Reader:
                     keyword,
                     f"{name} has no parameter {keyword.arg!r}; {hint}"
                     f"parameters: {', '.join(allowed)}",
+                    keyword.arg,
                 )
             if keyword.arg in kwargs:
-                raise self.error(keyword, f"{name}: {keyword.arg} given twice")
+                raise self.error(keyword, f"{name}: {keyword.arg} given twice", keyword.arg)
             kwargs[keyword.arg] = self.value(keyword.value)
         try:
             return target(**kwargs)
         except (ValueError, TypeError) as error:
-            raise self.error(self.locate(node, error), str(error)) from None
+            parameter = error.parameter if isinstance(error, ParameterError) else None
+            raise self.error(self.locate(node, error), str(error), parameter) from None
 
     def locate(self, node: ast.Call, error: Exception) -> ast.AST:
         """The keyword value the error names (a `ParameterError`), else the call itself."""
@@ -324,7 +345,7 @@ _OPERATORS: dict[type[ast.AST], str] = {
 
 def _optional(name: str) -> set[str]:
     """The parameters of a spec constructor that have defaults."""
-    target = constructors()[name]
+    target = _target(name)
     if isinstance(target, type) and dataclasses.is_dataclass(target):
         return {
             f.name
@@ -333,6 +354,25 @@ def _optional(name: str) -> set[str]:
         }
     empty = inspect.Parameter.empty
     return {p.name for p in inspect.signature(target).parameters.values() if p.default is not empty}
+
+
+def _target(name: str) -> Callable[..., Schedule]:
+    """The spec constructor called ``name``: a family, a torch name or a prefixed name."""
+    target = constructors().get(name)
+    return _namespaced()[name] if target is None else target
+
+
+def _called(func: ast.expr) -> str | None:
+    """The spec name a call's function is (``cosine``, ``hf.cosine``), else None."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in NAMESPACES
+    ):
+        return f"{func.value.id}.{func.attr}"
+    return None
 
 
 def _describe(node: ast.AST) -> str:

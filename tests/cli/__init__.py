@@ -1,10 +1,21 @@
-"""Tests of the command line; `modules_after` is shared by its import checks."""
+"""Tests of the command line; `run` and `modules_after` are shared by every CLI test."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from lrlab.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``lrlab argv`` in this process: its exit code, stdout and stderr."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def modules_after(argv: list[str], cwd: Path) -> set[str]:

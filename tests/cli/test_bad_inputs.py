@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 
 import lrlab
-from lrlab.cli import main
-from tests.cli import modules_after
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli import modules_after, run
 
 
 def nested_warmups(depth: int) -> str:

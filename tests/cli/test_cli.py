@@ -11,14 +11,7 @@ import numpy as np
 import pytest
 
 import lrlab
-from lrlab.cli import main
-from tests.cli import modules_after
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli import modules_after, run
 
 
 def test_show_exact_output(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,20 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from lrlab.cli import main
 from lrlab.lab.experiment import Experiment, ScheduleEntry, default_schedules
 from lrlab.lab.report import summarise
 from lrlab.lab.store import FILENAME, Store, StoreError
 from lrlab.lab.train import train
+from tests.cli import run
 
 SMALL = ["--epochs", "2", "--batch-size", "128", "--seeds", "2", "--quiet"]
 TWO = ["--schedule", "constant(value={lr})", "--schedule", "cos=cosine(init={lr}, steps={steps})"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- experiments ---------------------------------------------------------------------------

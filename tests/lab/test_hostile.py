@@ -13,17 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrlab.cli import main
 from lrlab.lab.store import FILENAME, Store
+from tests.cli import run
 
 SMALL = ["--model", "mlp-bn", "--epochs", "1", "--seeds", "1", "--quiet"]
 ONE = ["--schedule", "constant(value={lr})"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(

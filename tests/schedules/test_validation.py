@@ -384,7 +384,7 @@ def test_values_validates_its_arguments() -> None:
 
 def test_from_dict_errors() -> None:
     with pytest.raises(
-        ValueError, match="from_dict: unknown family 'cosin'; known: clip, constant"
+        ValueError, match="from_dict: unknown family 'cosin'; known: annealing, clip, constant"
     ):
         lrlab.from_dict({"family": "cosin", "init": 0.1})
     with pytest.raises(

@@ -1,4 +1,5 @@
-"""The ``lrlab`` command line: list, show, plot, values, compare, tune, find-lr, runs, report.
+"""The ``lrlab`` command line: list, show, plot, values, compare, tune, find-lr, runs, report,
+serve.
 
 Thin: it parses arguments, calls the library and maps failures to exit codes
 (0 ok, 1 the work failed, 2 bad usage or input: one line on stderr, no traceback).
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     values.add_argument("-o", "--output", help="output file (default: standard output)")
     _lab_parsers(commands)
+    from lrlab.cli.serve import add_parser as add_serve  # loads the standard library only
+
+    add_serve(commands)
     return parser
 
 
@@ -298,6 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed, 2 bad usage/input)."""
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "serve":
+            from lrlab.cli import serve
+
+            return serve.run(args)
         from lrlab.cli import commands
 
         return commands.run(args)

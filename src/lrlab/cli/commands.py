@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import json
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,8 @@ from lrlab.cli.usage import (
     output_error,
 )
 from lrlab.schedules import Schedule, families, summarize, torch_names
+from lrlab.schedules.namespaces import NAMESPACES
+from lrlab.schedules.namespaces import names as namespaced
 from lrlab.spec import SpecError, parse
 
 CHUNK = 1 << 16
@@ -82,7 +85,8 @@ def _summary(target: Callable[..., Any]) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Every family and torch name, with parameters, defaults and one line."""
+    """Every family and torch name, with parameters, defaults and one line; the prefixed
+    names of other libraries."""
     del args
     print("lrlab schedules (learning rates are absolute; durations count scheduler steps):")
     for name, cls in families().items():
@@ -93,6 +97,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         target = getattr(torch_names, name)
         print(f"  {_signature(name, target)}")
         print(f"      {_summary(target)}")
+    print("\nother libraries' names (their own keywords; see docs/ecosystem.md):")
+    for prefix in NAMESPACES:
+        group = ", ".join(n for n in namespaced() if n.startswith(f"{prefix}."))
+        print(textwrap.fill(group, width=88, initial_indent="  ", subsequent_indent="  "))
     return 0
 
 

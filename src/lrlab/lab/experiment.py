@@ -76,7 +76,7 @@ def metric_mode(name: str) -> Literal["min", "max"] | None:
 
 
 _NAME = re.compile(r"^\s*([^()=]+?)\s*=\s*(.+)$", re.DOTALL)
-_HEAD = re.compile(r"^\s*([A-Za-z_]\w*)")
+_HEAD = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?)")  # a prefixed name: hf.cosine
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -631,6 +631,12 @@ class Store:
         rows = self._rows("SELECT result FROM lr_finds WHERE key = ?", (key,))
         return None if not rows else _object(rows[0][0])
 
+    @_decoded
+    def lr_finds(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored range-test result with its key, oldest first."""
+        rows = self._rows("SELECT key, result FROM lr_finds ORDER BY rowid")
+        return [(str(key), _object(result)) for key, result in rows]
+
     def save_lr_find(self, key: str, result: Mapping[str, Any]) -> None:
         """Keep a range-test result for the next run of the same experiment."""
         with self.transaction() as db:

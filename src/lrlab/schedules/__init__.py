@@ -1,9 +1,11 @@
 """Schedule families and composition. Needs numpy only."""
 
 from lrlab.schedules._base import Schedule, families, from_dict
+from lrlab.schedules.annealing import annealing
 from lrlab.schedules.basic import (
     constant,
     exponential,
+    inverse_time,
     linear,
     multistep,
     piecewise_constant,
@@ -19,6 +21,7 @@ from lrlab.schedules.summary import Summary, summarize
 __all__ = [
     "Schedule",
     "Summary",
+    "annealing",
     "clip",
     "constant",
     "cosine",
@@ -28,6 +31,7 @@ __all__ = [
     "families",
     "from_dict",
     "inverse_sqrt",
+    "inverse_time",
     "join",
     "linear",
     "multistep",

@@ -1,4 +1,5 @@
-"""Decay families: constant, step, multistep, exponential, linear, polynomial, piecewise."""
+"""Decay families: constant, step, multistep, exponential, inverse time, linear, polynomial,
+piecewise."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from lrlab.schedules._base import (
     set_field,
 )
 from lrlab.schedules.checks import (
+    check_bool,
     check_float,
     check_increasing,
     check_int,
@@ -145,6 +147,46 @@ class exponential(Schedule):
 
 @final
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class inverse_time(Schedule):
+    """``init / (1 + rate * t / period)``: inverse-time decay (Keras's ``InverseTimeDecay``).
+
+    With ``staircase=True`` the decay moves in steps: ``t / period`` is rounded down.
+
+    >>> import lrlab
+    >>> lrlab.inverse_time(init=1.0, period=2, rate=1.0).values(5).tolist()
+    [1.0, 0.6666666666666666, 0.5, 0.4, 0.3333333333333333]
+    >>> lrlab.inverse_time(init=1.0, period=2, rate=1.0, staircase=True).values(5).tolist()
+    [1.0, 1.0, 0.5, 0.5, 0.3333333333333333]
+    """
+
+    family: ClassVar[str] = "inverse_time"
+    init: float
+    period: int
+    rate: float
+    staircase: bool = False
+
+    def __post_init__(self) -> None:
+        f = self.family
+        set_field(self, "init", check_lr(f, "init", self.init))
+        set_field(self, "period", check_int(f, "period", self.period))
+        set_field(self, "rate", check_lr(f, "rate", self.rate))
+        set_field(self, "staircase", check_bool(f, "staircase", self.staircase))
+
+    def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
+        p = t / self.period
+        if self.staircase:
+            p = np.floor(p)
+        return self.init / (1 + self.rate * p)  # Keras's operation order
+
+    def _marks(self, until: float) -> list[float]:
+        return multiples(self.period, until) if self.staircase else []
+
+    def _mark_count(self, until: float) -> int:
+        return count_multiples(self.period, until) if self.staircase else 0
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class linear(Schedule):
     """A straight line from ``init`` to ``end`` over ``steps``, then ``end``.
 
@@ -183,11 +225,16 @@ class linear(Schedule):
 class polynomial(Schedule):
     """``end + (init - end) * (1 - t/steps) ** power`` over ``steps``, then ``end``.
 
-    torch's ``PolynomialLR(total_iters=steps, power=power)`` is ``end=0``.
+    torch's ``PolynomialLR(total_iters=steps, power=power)`` is ``end=0``. With
+    ``cycle=True`` the decay never ends: past each multiple of ``steps`` it restarts as
+    the same decay stretched to the next multiple, ``(1 - t / (steps * ceil(t / steps)))``
+    (Keras's ``PolynomialDecay(cycle=True)``).
 
     >>> import lrlab
     >>> lrlab.polynomial(init=1.0, steps=4, power=2.0).values(5).tolist()
     [1.0, 0.5625, 0.25, 0.0625, 0.0]
+    >>> lrlab.polynomial(init=1.0, steps=2, cycle=True).values(5).tolist()
+    [1.0, 0.5, 0.0, 0.25, 0.0]
     """
 
     family: ClassVar[str] = "polynomial"
@@ -195,6 +242,7 @@ class polynomial(Schedule):
     steps: int
     end: float = 0.0
     power: float = 1.0
+    cycle: bool = False
 
     def __post_init__(self) -> None:
         f = self.family
@@ -202,18 +250,28 @@ class polynomial(Schedule):
         set_field(self, "steps", check_int(f, "steps", self.steps))
         set_field(self, "end", check_lr(f, "end", self.end))
         set_field(self, "power", check_float(f, "power", self.power, minimum=0.0, strict_min=True))
+        set_field(self, "cycle", check_bool(f, "cycle", self.cycle))
 
     def _eval(self, t: FloatArray, driven: float | None) -> FloatArray:
-        remaining = 1.0 - np.minimum(t, self.steps) / self.steps
+        if self.cycle:  # Keras's operation order: t / (steps * ceil(t / steps))
+            stretched: FloatArray = self.steps * np.maximum(np.ceil(t / self.steps), 1.0)
+            remaining = 1.0 - t / stretched
+        else:
+            remaining = 1.0 - np.minimum(t, self.steps) / self.steps
         return self.end + (self.init - self.end) * np.power(remaining, self.power)
 
     @property
     def length(self) -> int | None:
-        """``steps``."""
-        return self.steps
+        """``steps`` (None with ``cycle``: it never ends)."""
+        return None if self.cycle else self.steps
 
     def _marks(self, until: float) -> list[float]:
-        return [self.steps]
+        return multiples(self.steps, until) if self.cycle else [self.steps]
+
+    def _mark_count(self, until: float) -> int:
+        if self.cycle:
+            return count_multiples(self.steps, until)
+        return int(self.steps < until)
 
 
 def _points(family: str, schedule: Schedule, boundaries: object, lrs: object) -> None:

@@ -1,4 +1,5 @@
-"""lrlab for PyTorch: drop-in schedulers, `ScheduleLR` for any lrlab schedule, `record`.
+"""lrlab for PyTorch: drop-in schedulers, `ScheduleLR` for any lrlab schedule, `record`,
+`TimmScheduler` (any schedule driven like a timm scheduler).
 
 The only package of lrlab that imports torch. Change
 ``from torch.optim.lr_scheduler import StepLR`` to ``from lrlab.torch import StepLR``:
@@ -12,6 +13,7 @@ from lrlab.torch._param import ScheduleParam
 from lrlab.torch._plateau_lr import ReduceLROnPlateau
 from lrlab.torch._record import record
 from lrlab.torch._schedule_lr import ScheduleLR, set_lr
+from lrlab.torch._timm import TimmScheduler
 from lrlab.torch.dropins import (
     ConstantLR,
     CosineAnnealingLR,
@@ -41,6 +43,7 @@ __all__ = [
     "ScheduleParam",
     "SequentialLR",
     "StepLR",
+    "TimmScheduler",
     "record",
     "set_lr",
 ]
