@@ -143,6 +143,37 @@ def test_design_a_schedule_overlay_another_and_share_it(page: Page, tmp_path: Pa
         assert p.input_value("#spe") == "50"
 
 
+def test_from_examples_warmup_cosine_restarts_against_onecycle_then_the_code(
+    page: Page, tmp_path: Path
+) -> None:
+    p = page
+    with serving(str(tmp_path)) as (url, _):
+        p.goto(url)
+        p.wait_for_selector("#plot path.curve")
+        before = _curve(p)
+        p.select_option("#examples", label="warmup, then cosine with restarts")
+        p.wait_for_function(
+            "(before) => document.querySelector('#plot path.curve').getAttribute('d') !== before",
+            arg=before,
+        )
+        restarts = "warmup(cosine_restarts(init=0.1, period=3000), steps=1000)"
+        assert p.locator(".row .spec").first.input_value() == restarts
+        assert p.input_value("#examples") == ""  # ready for the next one
+        p.click("#add")
+        p.select_option("#examples", label="OneCycleLR")
+        p.wait_for_selector('#plot[data-curves="2"]')
+        assert p.locator(".row .spec").nth(1).input_value() == (
+            "OneCycleLR(max_lr=0.1, total_steps=10000)"
+        )
+        p.locator(".row .spec").first.focus()  # copy out the first one
+        p.wait_for_function(
+            "() => document.querySelector('#export-torch').textContent.includes('cosine_restarts')"
+        )
+        code = p.locator("#export-torch").text_content() or ""
+        assert "lrlab.torch" in code
+        assert restarts in code
+
+
 def test_the_form_of_a_torch_scheduler_writes_the_spec(page: Page, tmp_path: Path) -> None:
     p = page
     with serving(str(tmp_path)) as (url, _):

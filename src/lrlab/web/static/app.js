@@ -449,6 +449,15 @@ async function startDesigner(params) {
     button.addEventListener("click", () => copy(button.dataset.what));
   }
   $("#picker").addEventListener("change", (event) => buildForm(event.target.value));
+  $("#examples").addEventListener("change", (event) => {  // into the selected schedule
+    const spec = event.target.value;
+    if (!spec) return;
+    const row = designer.rows[designer.selected];
+    row.spec = spec;
+    $(".spec", row.element).value = spec;
+    changed(row);
+    event.target.value = "";
+  });
   window.addEventListener("resize", () => designer.rows.forEach(fetchCurve));
   try {
     designer.forms = await getJSON("/api/schedules");
