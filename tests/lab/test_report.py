@@ -10,9 +10,10 @@ import pytest
 
 from lrlab.lab.experiment import Experiment, ScheduleEntry
 from lrlab.lab.ranking import Row, Summary, Verdict
-from lrlab.lab.records import Epoch, ExperimentRecord, Member, Outcome
+from lrlab.lab.records import Epoch, Member, Outcome
 from lrlab.lab.report import render_html, summarise, write_report, write_summary
 from lrlab.lab.store import FILENAME, Store, StoreError
+from tests.web.stores import record_of
 
 EVIL = "<script>alert(1)</script>"
 
@@ -128,16 +129,7 @@ def write_store(directory: Path) -> Experiment:
         for s in experiment.seeds
         for e in experiment.schedules
     ]
-    record = ExperimentRecord(
-        id=experiment.id,
-        name=experiment.name,
-        config=experiment.to_dict(),
-        lr=0.05,
-        lr_source="auto: steepest",
-        versions={"python": "3"},
-        created=1.0,
-        updated=2.0,
-    )
+    record = record_of(experiment, lr_source="auto: steepest")
     with Store(directory) as store:
         store.add_experiment(record, [(m, {"seed": m.seed}) for m in members])
         for m in members:

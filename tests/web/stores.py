@@ -18,6 +18,27 @@ SCHEDULES = (
 )
 
 
+def record_of(
+    experiment: Experiment,
+    *,
+    lr: float = 0.05,
+    lr_source: str = "given",
+    created: float = 1.0,
+    updated: float = 2.0,
+) -> ExperimentRecord:
+    """The store's record of ``experiment``, as `compare` would add it."""
+    return ExperimentRecord(
+        id=experiment.id,
+        name=experiment.name,
+        config=experiment.to_dict(),
+        lr=lr,
+        lr_source=lr_source,
+        versions={"python": "3"},
+        created=created,
+        updated=updated,
+    )
+
+
 def write_experiment(
     directory: Path, *, seeds: int = 3, epochs: int = 3, done: int | None = None
 ) -> tuple[Experiment, list[Member]]:
@@ -31,16 +52,7 @@ def write_experiment(
         for s in experiment.seeds
         for e in experiment.schedules
     ]
-    record = ExperimentRecord(
-        id=experiment.id,
-        name=experiment.name,
-        config=experiment.to_dict(),
-        lr=0.05,
-        lr_source="given",
-        versions={"python": "3"},
-        created=1.0,
-        updated=2.0,
-    )
+    record = record_of(experiment)
     with Store(directory) as store:
         store.add_experiment(record, [(m, {"seed": m.seed, "epochs": epochs}) for m in members])
     for member in members:

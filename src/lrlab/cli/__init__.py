@@ -1,5 +1,5 @@
 """The ``lrlab`` command line: list, show, plot, values, compare, tune, find-lr, runs, report,
-serve.
+serve, export.
 
 Thin: it parses arguments, calls the library and maps failures to exit codes
 (0 ok, 1 the work failed, 2 bad usage or input: one line on stderr, no traceback).
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lrlab.cli.serve import add_parser as add_serve  # loads the standard library only
 
     add_serve(commands)
+    from lrlab.cli.export import add_parser as add_export  # loads the standard library only
+
+    add_export(commands)
     return parser
 
 
@@ -306,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lrlab.cli import serve
 
             return serve.run(args)
+        if args.command == "export":
+            from lrlab.cli import export
+
+            return export.run(args)
         from lrlab.cli import commands
 
         return commands.run(args)

@@ -13,18 +13,24 @@ cosine(init=0.1, steps=30)
 Traceback (most recent call last):
 ...
 lrlab.schedules.checks.ParameterError: config: lr must be > 0 and <= 1e+06, got 0
+
+A ``schedulefree(...)`` spec is no schedule at all: the run trains with a schedule-free
+optimizer (`schedule_free_for`) at a constant lr, its warmup the optimizer's own.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from lrlab.lab.records import stable_id
-from lrlab.schedules import Schedule
+from lrlab.schedules import Schedule, constant
 from lrlab.schedules.checks import check_choice, check_float, check_int
 from lrlab.spec import parse
 
@@ -114,6 +120,10 @@ class TrainConfig:
         check_choice(name, "engine", self.engine, ENGINES)
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ValueError(f"config: device must be cpu, cuda or cuda:N, got {self.device!r}")
+        if is_schedule_free(self.schedule):
+            problem = schedule_free_problem(self)
+            if problem is not None:
+                raise ValueError(f"config: {problem}")
         if self.train is not None and (self.engine, self.device) != ("sequential", "cpu"):
             raise ValueError(
                 f"config: engine and device are the built-in trainer's; own training (train "
@@ -171,8 +181,19 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
-    """The run's schedule: the spec with its placeholders filled in, parsed."""
-    per_epoch = steps_per_epoch if config.per == "batch" else 1
+    """The run's schedule: the spec with its placeholders filled in, parsed.
+
+    A ``schedulefree(...)`` entry's is the constant lr its optimizer trains with.
+    """
+    free = schedule_free_for(config, steps_per_epoch)
+    if free is not None:
+        return constant(value=free.lr)
+    return parse(_filled(config, steps_per_epoch if config.per == "batch" else 1))
+
+
+def _filled(config: TrainConfig, per_epoch: int) -> str:
+    """The config's spec with its placeholders filled, ``per_epoch`` scheduler steps an
+    epoch."""
     values = {
         "lr": repr(config.lr),
         "epochs": str(config.epochs),
@@ -188,4 +209,126 @@ def schedule_for(config: TrainConfig, steps_per_epoch: int) -> Schedule:
             )
         return values[match.group(1)]
 
-    return parse(_PLACEHOLDER.sub(fill, config.schedule))
+    return _PLACEHOLDER.sub(fill, config.schedule)
+
+
+SCHEDULE_FREE = "schedulefree"
+"""The spec name of an entry trained by a schedule-free optimizer (the ``schedulefree``
+package, ``pip install 'lrlab[schedulefree]'``) instead of a schedule."""
+_SCHEDULE_FREE = re.compile(rf"^\s*{SCHEDULE_FREE}\s*\(")
+_ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleFree:
+    """A ``schedulefree(lr=..., warmup_steps=...)`` entry, its placeholders filled: the
+    constant ``lr`` and the optimizer's own linear warmup over ``warmup_steps`` optimizer
+    steps (0: none)."""
+
+    lr: float
+    warmup_steps: int = 0
+
+
+def is_schedule_free(spec: str) -> bool:
+    """Whether a spec is a ``schedulefree(...)`` entry rather than a schedule.
+
+    >>> is_schedule_free("schedulefree(warmup_steps=100)"), is_schedule_free("constant(value=1)")
+    (True, False)
+    """
+    return isinstance(spec, str) and _SCHEDULE_FREE.match(spec) is not None
+
+
+def schedule_free_problem(config: TrainConfig) -> str | None:
+    """Why a ``schedulefree(...)`` config cannot train (None: it can); the settings only,
+    its arguments are read by `schedule_free_for`."""
+    where = f"{SCHEDULE_FREE}(...) trains with a schedule-free optimizer"
+    if config.train is not None:
+        return (
+            f"{where}, which the built-in trainer builds; own training (train = "
+            f"{config.train!r}) builds its own optimizer: build schedulefree's in your "
+            "function and give the entry the spec constant(value={lr})"
+        )
+    if config.engine == "batched":
+        return f"{where}, which the batched engine has not; use engine 'sequential' or 'auto'"
+    if config.optimizer == "sgd" and not 0 < config.momentum < 1:
+        return f"{where}: SGDScheduleFree needs 0 < momentum < 1, got {config.momentum!r}"
+    if config.optimizer == "adam" and config.weight_decay != 0:
+        return (
+            f"{where}: schedulefree has AdamW, not Adam with L2 weight decay; use optimizer "
+            f"'adamw' (or weight_decay 0), got weight_decay {config.weight_decay!r}"
+        )
+    return None
+
+
+def schedule_free_for(config: TrainConfig, steps_per_epoch: int) -> ScheduleFree | None:
+    """The config's `ScheduleFree` entry, or None when its spec is a schedule.
+
+    Its placeholders count optimizer steps whatever ``per`` says (there is no schedule to
+    step): ``{steps_per_epoch}`` is the batches of an epoch. ``lr`` defaults to ``{lr}``.
+
+    >>> spec = "schedulefree(lr=10*{lr}, warmup_steps={steps_per_epoch})"
+    >>> schedule_free_for(TrainConfig(epochs=3, schedule=spec), steps_per_epoch=20)
+    ScheduleFree(lr=1.0, warmup_steps=20)
+    >>> schedule_free_for(TrainConfig(schedule="schedulefree(warmup=5)"), steps_per_epoch=20)
+    Traceback (most recent call last):
+    ...
+    ValueError: schedulefree: unknown parameter 'warmup'; parameters: lr, warmup_steps
+    """
+    if not is_schedule_free(config.schedule):
+        return None
+    text = _filled(config, steps_per_epoch)
+    try:
+        return _schedule_free(text, config.lr)
+    except SyntaxError as error:
+        raise ValueError(f"{SCHEDULE_FREE}: not a valid spec: {error.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{SCHEDULE_FREE}: spec nested too deeply") from None
+
+
+def _schedule_free(text: str, lr: float) -> ScheduleFree:
+    call = ast.parse(text.strip(), mode="eval").body
+    if not isinstance(call, ast.Call) or call.args:
+        raise ValueError(
+            f"{SCHEDULE_FREE}: takes its parameters by name, like "
+            f"schedulefree(lr={{lr}}, warmup_steps=100), got {text!r}"
+        )
+    values: dict[str, Any] = {"lr": lr, "warmup_steps": 0}
+    for keyword in call.keywords:
+        if keyword.arg not in values:
+            raise ValueError(
+                f"{SCHEDULE_FREE}: unknown parameter {keyword.arg!r}; parameters: lr, warmup_steps"
+            )
+        values[keyword.arg] = _number(keyword.arg, keyword.value)
+    warmup = values["warmup_steps"]
+    if isinstance(warmup, float) and warmup.is_integer():
+        warmup = int(warmup)
+    return ScheduleFree(
+        lr=check_float(
+            SCHEDULE_FREE, "lr", values["lr"], minimum=0.0, strict_min=True, maximum=1e6
+        ),
+        warmup_steps=check_int(SCHEDULE_FREE, "warmup_steps", warmup, minimum=0),
+    )
+
+
+def _number(name: str, node: ast.expr) -> int | float:
+    """A number or arithmetic on numbers (``+ - * /``, a sign), nothing else."""
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _number(name, node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        try:
+            result = _ARITHMETIC[type(node.op)](_number(name, node.left), _number(name, node.right))
+        except (ZeroDivisionError, OverflowError) as error:
+            raise ValueError(f"{SCHEDULE_FREE}: {name}: cannot compute it: {error}") from None
+        return result  # type: ignore[no-any-return]
+    raise ValueError(
+        f"{SCHEDULE_FREE}: {name} must be a number (+ - * / allowed), got {ast.unparse(node)!r}"
+    )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import math
 import re
 import sys
@@ -49,6 +50,7 @@ from lrlab.lab.config import (
     PER,
     TrainConfig,
     check_metric_name,
+    is_schedule_free,
     schedule_for,
 )
 from lrlab.lab.records import MAX_JOBS, stable_id
@@ -238,6 +240,22 @@ class Experiment:
                     f"({entry.spec}, per {entry.per}); keep one"
                 )
         self.config(self.schedules[0], self.seeds[0], lr=0.1)  # the shared settings' checks
+        for entry in self.schedule_free:
+            self._check_schedule_free(entry)
+
+    def _check_schedule_free(self, entry: ScheduleEntry) -> None:
+        try:
+            self.config(entry, self.seeds[0], lr=0.1)
+        except ValueError as error:
+            raise ValueError(
+                f"experiment: schedule {entry.name!r}: {str(error).removeprefix('config: ')}"
+            ) from None
+
+    @property
+    def schedule_free(self) -> tuple[ScheduleEntry, ...]:
+        """The ``schedulefree(...)`` entries: trained by a schedule-free optimizer (the
+        ``schedulefree`` package) at a constant lr, with no schedule."""
+        return tuple(entry for entry in self.schedules if is_schedule_free(entry.spec))
 
     def _check_training(self) -> None:
         if self.train is not None:
@@ -266,14 +284,15 @@ class Experiment:
 
         ``auto`` is ``batched`` for the built-in MLPs, and for the CNN on a GPU; on a
         CPU the CNN's convolutions cost the same stacked or not (docs/lab.md), and a model
-        factory or own training trains ``sequential``.
+        factory, own training or an experiment with a ``schedulefree(...)`` entry trains
+        ``sequential``.
 
         >>> Experiment(model="mlp-bn").resolved_engine, Experiment().resolved_engine
         ('batched', 'sequential')
         """
         if self.engine != "auto":
             return self.engine
-        if self.train is not None or ":" in self.model:
+        if self.train is not None or ":" in self.model or self.schedule_free:
             return "sequential"
         return "sequential" if self.model == "cnn" and self.device == "cpu" else "batched"
 
@@ -329,7 +348,15 @@ class Experiment:
         return [config for _, _, config in self.runs(lr=lr)]
 
     def check_schedules(self, steps_per_epoch: int) -> None:
-        """Parse every schedule as its runs will (placeholders filled): errors name it."""
+        """Parse every schedule as its runs will (placeholders filled): errors name it.
+
+        A ``schedulefree(...)`` entry needs the ``schedulefree`` package installed.
+        """
+        if self.schedule_free and importlib.util.find_spec("schedulefree") is None:
+            raise ValueError(
+                f"schedule {self.schedule_free[0].name!r} needs the schedulefree package: "
+                "pip install 'lrlab[schedulefree]'"
+            )
         for entry in self.schedules:
             _check_schedule(self.config(entry, self.seeds[0], lr=0.1), entry, steps_per_epoch)
 

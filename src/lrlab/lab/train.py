@@ -13,6 +13,11 @@ config gives the same numbers on CPU (seeded model init, seeded shuffling). ``tr
 reports each finished epoch with a checkpoint (model, optimizer, scheduler and random
 state); passing that checkpoint back resumes the run exactly.
 
+A ``schedulefree(...)`` entry trains with a schedule-free optimizer at a constant lr: in
+its train mode for the training steps, in its eval mode (the averaged weights, BatchNorm
+statistics recomputed at them: `recompute_batch_norm`) for every evaluation and every
+reported state.
+
 >>> from lrlab.lab.config import TrainConfig
 >>> from lrlab.lab.train import train
 >>> result = train(TrainConfig(epochs=2, schedule="cosine(init={lr}, steps={steps})"))
@@ -26,7 +31,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -35,11 +40,17 @@ from lrlab.lab.batches import batch_indices
 from lrlab.lab.config import TrainConfig, batches_per_epoch
 from lrlab.lab.data import Dataset
 from lrlab.lab.models import build_for
-from lrlab.lab.recipe import DIVERGE_FACTOR, dataset_for, optimizer_for
+from lrlab.lab.recipe import (
+    DIVERGE_FACTOR,
+    dataset_for,
+    optimizer_for,
+    schedule_free_optimizer_for,
+)
 from lrlab.lab.records import Epoch
 from lrlab.lab.run import LR_SAMPLES, Run, read_checkpoint
 
 __all__ = [
+    "BN_BATCHES",
     "DIVERGE_FACTOR",
     "LR_SAMPLES",
     "METRICS",
@@ -48,11 +59,16 @@ __all__ = [
     "dataset_for",
     "optimizer_for",
     "read_checkpoint",
+    "recompute_batch_norm",
     "train",
 ]
 
 METRICS = ("train_loss", "val_loss", "val_accuracy")
 """What the built-in trainer reports each epoch."""
+BN_BATCHES = 50
+"""Training batches over which a schedule-free run's BatchNorm statistics are recomputed
+before each evaluation (schedulefree's README uses 50)."""
+_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
 
 
 @dataclass
@@ -79,6 +95,50 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple
     return loss, accuracy
 
 
+def recompute_batch_norm(
+    model: torch.nn.Module, x: torch.Tensor, *, batch_size: int, batches: int = BN_BATCHES
+) -> None:
+    """Replace every BatchNorm's running statistics with their average over the first
+    ``batches`` full batches of ``x``, at the model's current weights.
+
+    A schedule-free optimizer evaluates at averaged weights, not at those the training
+    steps ran at (and gathered the statistics at): put it in eval mode first. Only the
+    BatchNorm layers run in train mode meanwhile (no dropout, no random draws); the model
+    keeps its mode. A model without BatchNorm is left as it is.
+    """
+    norms = [m for m in model.modules() if isinstance(m, _NORMS) and m.track_running_stats]
+    if not norms:
+        return
+    training = model.training
+    momenta = [norm.momentum for norm in norms]
+    model.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the batches
+        norm.train()
+    with torch.no_grad():
+        for b in range(min(len(x) // batch_size, batches)):
+            model(x[b * batch_size : (b + 1) * batch_size])
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    model.train(training)
+
+
+def _averaged(free: Any, model: torch.nn.Module, x: torch.Tensor, batch_size: int) -> None:
+    """A schedule-free optimizer (``free``; None: none) to its eval mode, the model's
+    weights to its averaged ones, their BatchNorm statistics recomputed: to evaluate and
+    save the model. (schedulefree's optimizers are untyped.)"""
+    if free is not None:
+        free.eval()
+        recompute_batch_norm(model, x, batch_size=batch_size)
+
+
+def _training(free: Any) -> None:
+    """A schedule-free optimizer (``free``; None: none) to its train mode: to step."""
+    if free is not None:
+        free.train()
+
+
 Checkpoint = bytes
 """A run's state after an epoch, serialised (see `lrlab.lab.run.FORMAT`)."""
 EpochCallback = Callable[[Epoch, Checkpoint | None], None]
@@ -96,11 +156,12 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
     model = build_for(config.model, data).to(device)
-    optimizer = optimizer_for(config, model)
     x_train, y_train = (torch.from_numpy(a).to(device) for a in (data.x_train, data.y_train))
     x_val, y_val = (torch.from_numpy(a).to(device) for a in (data.x_val, data.y_val))
     n = len(y_train)
     batches = batches_per_epoch(n, config.batch_size)
+    free = schedule_free_optimizer_for(config, model, steps_per_epoch=batches)
+    optimizer = free if free is not None else optimizer_for(config, model)
     scheduler = run.scheduler(optimizer, steps_per_epoch=batches)
     shuffle = torch.Generator().manual_seed(config.seed)
     limit: float | None = None
@@ -110,6 +171,7 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
         optimizer.load_state_dict(state["optimizer"])
         shuffle.set_state(state["shuffle"])
         limit = state["limit"]
+    _training(free)
     model.train()
     for epoch in run.epochs():
         losses = []
@@ -126,6 +188,7 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
             optimizer.step()
             scheduler.step()
             losses.append(value)
+        _averaged(free, model, x_train, config.batch_size)
         val_loss, val_accuracy = _evaluate(model, x_val, y_val)
         run.report(
             train_loss=float(np.mean(losses)),
@@ -138,6 +201,8 @@ def builtin(run: Run, *, data: Dataset | None = None) -> None:
                 "limit": limit,
             },
         )
+        _training(free)
+    _averaged(free, model, x_train, config.batch_size)
     x_test, y_test = (torch.from_numpy(a).to(device) for a in (data.x_test, data.y_test))
     _, test_accuracy = _evaluate(model, x_test, y_test)
     run.record_final(test_accuracy=test_accuracy)

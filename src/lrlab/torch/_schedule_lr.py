@@ -17,7 +17,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from lrlab.plateau import PlateauState
 from lrlab.schedules import Schedule, from_dict
-from lrlab.schedules.checks import check_int
+from lrlab.schedules.checks import check_int, fail
 from lrlab.torch._lookahead import Lookahead
 
 ScheduleSource = Schedule | Sequence[Schedule] | Callable[[float], Schedule]
@@ -61,6 +61,19 @@ def leave_chain(scheduler: ChainedLR) -> None:
     """Stop ``scheduler`` from counting in its optimizer's lr (SequentialLR's children)."""
     refs = _CHAINS.get(scheduler.optimizer, [])
     refs[:] = [r for r in refs if r() is not None and r() is not scheduler]
+
+
+def check_optimizer(who: str, optimizer: object) -> Optimizer:
+    """``optimizer``, checked to be a torch Optimizer (a `ParameterError` naming ``who``)."""
+    if not isinstance(optimizer, Optimizer):
+        raise fail(
+            who,
+            "optimizer",
+            optimizer,
+            f"must be a torch Optimizer, got {optimizer!r}",
+            kind="type",
+        )
+    return optimizer
 
 
 def initial_lrs(optimizer: Optimizer, last_epoch: int) -> list[float]:
