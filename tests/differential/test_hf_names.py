@@ -67,6 +67,22 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         "cosine_with_min_lr",
         {"num_warmup_steps": 0, "num_training_steps": 60, "kwargs": {"min_lr_rate": 0.1}},
     ),
+    (
+        "cosine_warmup_with_min_lr",
+        {"num_warmup_steps": 10, "num_training_steps": 100, "kwargs": {"min_lr": 0.01}},
+    ),
+    (
+        "cosine_warmup_with_min_lr",
+        {
+            "num_warmup_steps": 6,
+            "num_training_steps": 66,
+            "kwargs": {"min_lr_rate": 0.05, "warmup_lr_rate": 0.2, "num_cycles": 1.5},
+        },
+    ),
+    (
+        "cosine_warmup_with_min_lr",
+        {"num_warmup_steps": 1, "num_training_steps": 41, "kwargs": {"min_lr_rate": 0.1}},
+    ),
 ]
 CASES.extend(
     (
@@ -135,7 +151,17 @@ def test_reduce_lr_on_plateau_follows_the_metric_as_transformers_does() -> None:
         ("cosine", {"num_warmup_steps": 0, "num_training_steps": 10, "num_cycles": 0.3}, "whole"),
         ("polynomial", {"num_warmup_steps": 0, "num_training_steps": 9, "lr_end": 1.0}, "lr_end"),
         ("constant", {"power": 2}, "takes no 'power'"),
-        ("cosine_warmup_with_min_lr", {}, "not supported yet"),
+        ("greedy", {}, "not supported yet"),
+        (
+            "cosine_warmup_with_min_lr",
+            {"num_warmup_steps": 0, "num_training_steps": 9, "min_lr": 0.0},
+            "needs num_warmup_steps >= 1",
+        ),
+        (
+            "cosine_warmup_with_min_lr",
+            {"num_warmup_steps": 1, "num_training_steps": 9, "min_lr": 0.0, "warmup_lr_rate": 0.5},
+            "warmup_lr_rate; it must be 1",
+        ),
         ("cosin", {}, "unknown name 'cosin'"),
         ("linear", {"num_warmup_steps": -1, "num_training_steps": 9}, "num_warmup_steps"),
     ],

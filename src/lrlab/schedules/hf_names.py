@@ -15,9 +15,12 @@ and past it where transformers is defined there.
 >>> from_hf("cosine", lr=0.1, num_warmup_steps=0, num_training_steps=100)
 cosine(init=0.1, steps=100, periodic=True)
 
-Not here yet: ``cosine_warmup_with_min_lr`` (its warmup and decay run one step ahead),
-``greedy`` (an adaptive controller), and the ``cosine``/``1-sqrt`` warmups of
-``warmup_stable_decay``: each raises ``ValueError`` saying so.
+``cosine_warmup_with_min_lr`` runs one step ahead of the others: its warmup starts at
+``lr / num_warmup_steps`` (or ``warmup_lr_rate * lr``) and reaches ``lr`` at step
+``num_warmup_steps - 1``, where its cosine starts; it needs ``num_warmup_steps >= 1``.
+
+Not here yet: ``greedy`` (an adaptive controller), and the ``cosine``/``1-sqrt`` warmups
+of ``warmup_stable_decay``: each raises ``ValueError`` saying so.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 from lrlab.schedules._base import Schedule
 from lrlab.schedules.basic import constant, linear, polynomial
-from lrlab.schedules.checks import check_int
+from lrlab.schedules.checks import check_float, check_int
 from lrlab.schedules.compose import join, warmup
 from lrlab.schedules.cyclical import cosine, cosine_restarts
 from lrlab.schedules.modern import inverse_sqrt, wsd
@@ -43,10 +46,11 @@ NAMES = (
     "inverse_sqrt",
     "reduce_lr_on_plateau",
     "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
     "warmup_stable_decay",
 )
 """The ``transformers.SchedulerType`` names `from_hf` reads."""
-_LATER = ("cosine_warmup_with_min_lr", "greedy")
+_LATER = ("greedy",)
 
 
 def from_hf(
@@ -96,8 +100,35 @@ def from_hf(
         raise ValueError(
             f"from_hf: {name!r} needs num_training_steps > num_warmup_steps, got {total} and {warm}"
         )
+    if name == "cosine_warmup_with_min_lr":
+        return _cosine_warmup_with_min_lr(float(lr), warm, total, kwargs)
     build = _DECAYS[name]
     return _warm(build(float(lr), total - warm, kwargs), warm)
+
+
+def _cosine_warmup_with_min_lr(
+    lr: float, warm: int, total: int, kwargs: dict[str, Any]
+) -> Schedule:
+    """Its warmup ends at ``lr`` on step ``warm - 1``, where the cosine's first step is:
+    the decay (``cosine_with_min_lr``'s) joined there, after a line up to ``lr``."""
+    name = "cosine_warmup_with_min_lr"
+    start = kwargs.pop("warmup_lr_rate", None)
+    if warm < 1:
+        raise ValueError(
+            f"from_hf: {name!r} needs num_warmup_steps >= 1 (its cosine starts one step "
+            f"ahead, at the last warmup step), got {warm}; without warmup use "
+            "'cosine_with_min_lr'"
+        )
+    decay = _cosine_with_min_lr(lr, total - warm, kwargs, name)
+    if warm == 1:
+        if start is not None and float(start) != 1.0:
+            raise ValueError(
+                f"from_hf: {name!r} with num_warmup_steps 1 starts at lr, whatever "
+                f"warmup_lr_rate; it must be 1 or left out, got {start!r}"
+            )
+        return decay
+    rate = 1.0 / warm if start is None else check_float("from_hf", "warmup_lr_rate", start)
+    return join([linear(init=lr * rate, end=lr, steps=warm - 1), decay], at=[warm - 1])
 
 
 def _no_extra(name: str, kwargs: dict[str, Any]) -> None:
@@ -130,12 +161,14 @@ def _cosine(lr: float, decay: int, kwargs: dict[str, Any], name: str = "cosine")
     return cosine(init=lr, steps=half, end=lr * float(rate), periodic=True)
 
 
-def _cosine_with_min_lr(lr: float, decay: int, kwargs: dict[str, Any]) -> Schedule:
+def _cosine_with_min_lr(
+    lr: float, decay: int, kwargs: dict[str, Any], name: str = "cosine_with_min_lr"
+) -> Schedule:
     low, rate = kwargs.pop("min_lr", None), kwargs.pop("min_lr_rate", None)
     if (low is None) == (rate is None):
-        raise ValueError("from_hf: 'cosine_with_min_lr' needs one of min_lr and min_lr_rate")
+        raise ValueError(f"from_hf: {name!r} needs one of min_lr and min_lr_rate")
     kwargs["min_lr_rate"] = float(low) / lr if low is not None else rate
-    return _cosine(lr, decay, kwargs, "cosine_with_min_lr")
+    return _cosine(lr, decay, kwargs, name)
 
 
 def _restarts(lr: float, decay: int, kwargs: dict[str, Any]) -> Schedule:

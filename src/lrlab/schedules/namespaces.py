@@ -39,6 +39,12 @@ _HF_SPECIFIC: dict[str, dict[str, object]] = {
     "constant_with_warmup": {},
     "inverse_sqrt": {"timescale": None},
     "cosine_with_min_lr": {"num_cycles": 0.5, "min_lr": None, "min_lr_rate": None},
+    "cosine_warmup_with_min_lr": {
+        "num_cycles": 0.5,
+        "min_lr": None,
+        "min_lr_rate": None,
+        "warmup_lr_rate": None,
+    },
     "warmup_stable_decay": {
         "num_decay_steps": None,
         "num_stable_steps": None,
