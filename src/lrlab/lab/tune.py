@@ -1,12 +1,13 @@
 """`lrlab tune`: search a schedule's parameters with Optuna, then confirm on fresh seeds.
 
 The search (`lrlab.lab.search.Search`) runs as an Optuna study: TPE proposes the
-parameters, a Hyperband pruner stops a trial whose per-epoch rank metric falls behind.
-Every trial trains through the lab into the store in ``DIR/search`` (so ``lrlab runs``
-lists it); the study lives in ``DIR/study.db`` unless a ``storage`` URL names a server
-database that several ``lrlab tune`` processes share. Then the best trial's settings and
-the untuned baseline train on seeds the search never saw, and the lab's paired test says
-whether tuning paid (``DIR/confirm``, with its report). ``DIR/tune.html`` shows it all.
+parameters, a pruner (successive halving by default, or Hyperband) stops a trial whose
+per-epoch rank metric falls behind. Every trial trains through the lab into the store in
+``DIR/search`` (so ``lrlab runs`` lists it); the study lives in ``DIR/study.db`` unless
+a ``storage`` URL names a server database that several ``lrlab tune`` processes share.
+Then the best trial's settings and the untuned baseline train on seeds the search never
+saw, and the lab's paired test says whether tuning paid (``DIR/confirm``, with its
+report). ``DIR/tune.html`` shows it all.
 
 >>> import tempfile
 >>> from lrlab.lab.experiment import Experiment
