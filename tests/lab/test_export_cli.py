@@ -274,3 +274,14 @@ def test_a_real_comparison_exported_end_to_end(
             events.Reload()
             assert [e.step for e in events.Scalars("lr")] == [step for step, _ in lrs]
             assert [e.step for e in events.Scalars("val_accuracy")] == [0, 1]
+
+
+def test_an_mlflow_server_that_is_not_there_is_exit_2_at_once(
+    capsys: pytest.CaptureFixture[str], store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # as the CLI's default, but
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")  # restored after the test
+    code, out, err = run(capsys, "export", str(store), "--to", "mlflow", "http://127.0.0.1:1")
+    assert (code, out) == (2, "")
+    assert err.startswith("lrlab: error: MLflow at 'http://127.0.0.1:1' did not answer: ")
+    assert len(err.splitlines()) == 1

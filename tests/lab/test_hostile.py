@@ -24,6 +24,7 @@ ONE = ["--schedule", "constant(value={lr})"]
     ("argv", "message"),
     [
         (["--seeds", "100000000"], "seeds must be at most 1000, got 100000000"),
+        (["--rank-by", "val_acc"], "rank_by 'val_acc' is not a metric the built-in trainer"),
         (["--jobs", "100000"], "expected at most 256 workers, got '100000'"),
         (["--schedule", ""], "schedules: a schedule must be a spec, got ''"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from lrlab.cli import main
 from lrlab.lab.compare import ExperimentError, auto_lr
 from lrlab.lab.config import TrainConfig
 from lrlab.lab.experiment import Experiment, ScheduleEntry
+from lrlab.lab.run import Run
 from lrlab.lab.runner import Commit, Stop, run_all
 from lrlab.lab.search import PRESETS, Search, preset, read_space, torch_code, untuned
 from lrlab.lab.store import Store
@@ -138,11 +140,16 @@ def test_the_verdict_says_which_is_better_and_by_how_much() -> None:
     assert worse.verdict.startswith("tuned is worse by 0.2")
     assert worse.verdict.endswith(": tuned is worse")
     assert worse.gap < 0
-    same = _verdict("val_loss", "min", [1, 2], [0.3, 0.4], [0.3, 0.4])
-    assert same.verdict == "tuned and the baseline are identical on all 2 fresh seeds"
-    gap = _verdict("val_loss", "min", [1, 2], [0.25, 0.5], [0.5, 0.75])
+    same = _verdict("val_loss", "min", [1, 2, 3], [0.3, 0.4, 0.5], [0.3, 0.4, 0.5])
+    assert same.verdict == "tuned and the baseline are identical on all 3 fresh seeds"
+    gap = _verdict("val_loss", "min", [1, 2, 3], [0.25, 0.5, 0.75], [0.5, 0.75, 1.0])
     assert gap.verdict.startswith("tuned is better by 0.25 ± 0.00 on every seed alike")
     assert "too few" in _verdict("val_loss", "min", [1], [0.3], [0.4]).verdict
+    two = _verdict("val_loss", "min", [1, 2], [0.2, 0.3], [0.4, 0.6]).verdict
+    assert two == (  # as compare's ranking, which tests from 3 seeds
+        "tuned is better by 0.25 ± 0.05 on 2 fresh seeds: too few fresh seeds finished to "
+        "test (2; the paired test needs 3)"
+    )
 
 
 # --- pruning goes through the lab ---------------------------------------------------------
@@ -255,6 +262,30 @@ def test_a_study_of_another_search_is_refused(tmp_path: Path) -> None:
         tune(SMALL, other, tmp_path, settings)
 
 
+def test_another_search_in_the_same_out_is_refused(tmp_path: Path) -> None:
+    settings = TuneSettings(trials=1, confirm_seeds=(100, 101))
+    tune(SMALL, Search.from_mapping(STEP), tmp_path, settings)
+    other = dataclasses.replace(SMALL, epochs=3)
+    with pytest.raises(ExperimentError, match=r"this --out holds another search \(study 'tune-"):
+        tune(other, Search.from_mapping(STEP), tmp_path, settings)
+    with Store(tmp_path / "confirm", read_only=True) as store:
+        assert len(store.experiments()) == 1  # nothing of the other search was trained
+
+
+def test_trials_that_keep_failing_stop_the_search(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def broken(run: Run) -> None:
+        calls.append(run.seed)
+        raise RuntimeError("my loader is broken")
+
+    experiment = Experiment(train="tests.lab.trainables:regression", epochs=2)
+    settings = TuneSettings(trials=5, confirm_seeds=(100, 101))
+    with pytest.raises(ExperimentError, match=r"3 trials in a row failed, .*my loader is broken"):
+        tune(experiment, Search.from_mapping(STEP), tmp_path, settings, train=broken)
+    assert len(calls) == 3
+
+
 def test_a_bad_corner_is_refused_before_anything_trains(tmp_path: Path) -> None:
     search = Search.from_mapping({**STEP, "space": {"gamma": {"uniform": [0.5, 3.0]}}})
     with pytest.raises(ExperimentError, match="gamma"):
@@ -352,6 +383,7 @@ def _epochs_of(directory: Path, run: str) -> list[tuple[int, float]]:
         (["--preset", "step", "--confirm-seeds", "1"], "confirm_seeds must hold at least 2 seeds"),
         (["--preset", "step", "--storage", "nosuch://x"], "tune: storage 'nosuch://x'"),
         (["--preset", "step", "--pruner", "median"], "argument --pruner: invalid choice"),
+        (["--preset", "step", "--rank-by", "val_acc"], "did you mean 'val_accuracy'?"),
         (["--preset", "step", "--reduction-factor", "1"], "reduction_factor must be an int >= 2"),
     ],
 )

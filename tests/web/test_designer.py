@@ -52,7 +52,7 @@ def test_a_short_curve_is_every_value() -> None:
 
 def test_the_default_length_is_the_schedules_own() -> None:
     assert curve_of("cosine(init=0.1, steps=300)", width=1000).steps == 300
-    assert curve_of("StepLR(lr=0.1, step_size=3)", width=1000).steps == 1000
+    assert curve_of("StepLR(lr=0.1, step_size=3)", width=1000).steps == 10_000
     assert curve_of("StepLR(lr=0.1, step_size=3)").length is None
 
 

@@ -9,6 +9,7 @@ install`` to run (exit 2).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from lrlab.cli.usage import PATH_SHORT, Parser, UsageError, abbreviate
@@ -65,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             shown, opener = repr(where), f"tensorboard --logdir {where}"
         else:
             uri = default_uri(args.directory) if where is None else where
+            if uri.startswith(("http://", "https://")):  # a server that is not there: fail fast
+                os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+                os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
             exported = to_mlflow(args.directory, uri, experiment=args.experiment)
             shown, opener = uri, f"mlflow ui --backend-store-uri {uri}"
     except (ExportError, StoreError) as error:

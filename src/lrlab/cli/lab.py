@@ -185,7 +185,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     experiment, execution, search = _tune_inputs(args)  # usage errors before torch loads
 
     from lrlab.lab.compare import ExperimentError, executor_for
-    from lrlab.lab.search import torch_code
+    from lrlab.lab.search import optimizer_code, torch_code
     from lrlab.lab.tune import TuneSettings, tune
 
     try:
@@ -221,7 +221,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
         f"study {tuned.study} ({tuned.storage}): {states.count('complete')} trials finished, "
         f"{states.count('pruned')} pruned, {states.count('fail')} failed"
     )
-    print(f"best: trial {tuned.best.number}, {experiment.rank_metric} {tuned.best.value:.6g}")
+    value = tuned.best.value
+    shown = "diverged" if value is None else f"{value:.6g}"  # every finished trial diverged
+    print(f"best: trial {tuned.best.number}, {experiment.rank_metric} {shown}")
     if tuned.find_lr is not None:
         suggested, how = tuned.find_lr
         print(
@@ -233,7 +235,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     print(f"tuned spec: {tuned.tuned.spec}")
     print('as TOML:\n[[schedules]]\nname = "tuned"')
     print(f'spec = {json.dumps(tuned.tuned.spec)}\nper = "{tuned.tuned.per}"')
-    print("as PyTorch:\n" + torch_code(tuned.code_entry(experiment)))
+    print("as PyTorch:\n" + torch_code(tuned.code_entry(experiment), **optimizer_code(experiment)))
     print(f"\nreport: {tuned.report}")
     return 0
 

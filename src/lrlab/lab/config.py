@@ -53,6 +53,8 @@ BUILT_IN_ONLY = (
 """The settings of the built-in trainer, which own training (``train``) does not have."""
 _REFERENCE = re.compile(r"^[^\s:]+:[^\s:]+$")
 _METRIC = re.compile(r"^[A-Za-z_][\w.\-/]*$")
+BUILT_IN_METRICS = ("train_loss", "val_loss", "val_accuracy")
+"""What the built-in trainer reports each epoch."""
 RESERVED_METRICS = ("epoch", "lr", "seconds", "state")
 """Names a reported metric cannot have (an epoch row's own fields)."""
 

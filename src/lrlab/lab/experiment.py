@@ -44,6 +44,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
     import tomli as tomllib
 
 from lrlab.lab.config import (
+    BUILT_IN_METRICS,
     BUILT_IN_ONLY,
     ENGINES,
     OPTIMIZERS,
@@ -273,6 +274,16 @@ class Experiment:
                 )
         if self.rank_by is not None:
             check_metric_name("experiment", "rank_by", self.rank_by)
+        if self.train is None:  # the built-in trainer's metrics are known before it trains
+            for key in ("rank_by", "plateau_metric"):
+                name = getattr(self, key)
+                if name is not None and name not in BUILT_IN_METRICS:
+                    close = difflib.get_close_matches(name, BUILT_IN_METRICS, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"experiment: {key} {name!r} is not a metric the built-in trainer "
+                        f"reports ({', '.join(BUILT_IN_METRICS)}){hint}"
+                    )
         if self.mode is not None:
             check_choice("experiment", "mode", self.mode, MODES)
         check_metric_name("experiment", "plateau_metric", self.plateau_metric)

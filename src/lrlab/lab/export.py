@@ -384,6 +384,7 @@ def to_mlflow(
             import alembic  # noqa: F401 - the database tracking store's, not skinny's
             import sqlalchemy  # noqa: F401
         from mlflow.entities import Metric, Param
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
     except ImportError as error:
         raise ExportError(
@@ -398,7 +399,11 @@ def to_mlflow(
             record = item.experiment
             name = target_name(record.name, record.id)
             if record.id not in ids:
-                ids[record.id] = _experiment(client, name, record)
+                try:  # the first call to the tracking server: is it there?
+                    ids[record.id] = _experiment(client, name, record)
+                except MlflowException as error:
+                    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                    raise ExportError(f"MLflow at {uri!r} did not answer: {first[:200]}") from None
                 known[record.id] = _runs(client, ids[record.id])
             old = known[record.id].get(item.run.id)
             if old is not None and old.data.tags.get(f"{TAG}.digest") == item.digest:

@@ -310,21 +310,33 @@ def preset(name: str, epochs: int) -> Search:
     return Search.from_mapping(data, source=f"preset {name}")
 
 
-def torch_code(entry: ScheduleEntry) -> str:
+OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
+"""The lab's optimizer names and torch's classes."""
+
+
+def torch_code(
+    entry: ScheduleEntry, *, optimizer: str = "sgd", settings: Mapping[str, float] | None = None
+) -> str:
     """PyTorch code for a schedule entry, with `lrlab.torch`'s drop-ins: a torch name
     becomes its drop-in (its ``lr`` the optimizer's), any other spec a ``ScheduleLR``; the
     lab's placeholders become variables to set (``{lr}`` must be filled in already).
+    ``optimizer`` (``sgd``, ``adam``, ``adamw``) and its ``settings`` (e.g. ``momentum``;
+    those at torch's defaults are left out) make the optimizer line.
 
-    >>> print(torch_code(ScheduleEntry(name="p", spec="StepLR(lr=0.05, step_size=3, gamma=0.5)")))
+    >>> entry = ScheduleEntry(name="p", spec="StepLR(lr=0.05, step_size=3, gamma=0.5)")
+    >>> print(torch_code(entry, settings={"momentum": 0.9, "weight_decay": 0.0}))
+    import torch
     import lrlab.torch
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = lrlab.torch.StepLR(optimizer, step_size=3, gamma=0.5)  # step once per epoch
     """
     from lrlab.schedules import torch_names
 
+    kind = OPTIMIZERS[optimizer]
+    extra = "".join(f", {k}={v!r}" for k, v in (settings or {}).items() if v != 0.0)
     text = _PLACEHOLDER.sub(lambda m: m.group(1), entry.spec)
     used = [name for name in LAB_PLACEHOLDERS[1:] if f"{{{name}}}" in entry.spec]
-    lines = ["import lrlab.torch"]
+    lines = ["import torch", "import lrlab.torch"]
     if used:
         lines.append("epochs = ...  # the epochs you train")
         if "steps_per_epoch" in used or "steps" in used:
@@ -334,20 +346,37 @@ def torch_code(entry: ScheduleEntry) -> str:
             lines.append(f"steps = {per}")
     when = "per batch (after optimizer.step())" if entry.per == "batch" else "once per epoch"
     call = ast.parse(text, mode="eval").body
-    name = call.func.id if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) else ""
+    name = _called(call) if isinstance(call, ast.Call) else ""
     if name in torch_names.__all__ and isinstance(call, ast.Call) and not call.args:
         keywords = {k.arg: ast.unparse(k.value) for k in call.keywords if k.arg is not None}
         lr = keywords.pop("lr", None) or keywords.get("max_lr") or "0.1"
         rest = "".join(f", {k}={v}" for k, v in keywords.items())
-        lines.append(f"optimizer = torch.optim.SGD(model.parameters(), lr={lr})")
+        lines.append(f"optimizer = torch.optim.{kind}(model.parameters(), lr={lr}{extra})")
         lines.append(f"scheduler = lrlab.torch.{name}(optimizer{rest})  # step {when}")
+    elif isinstance(call, ast.Call) and name == "constant" and not used:
+        value = next((ast.unparse(k.value) for k in call.keywords if k.arg == "value"), "0.1")
+        lines[1:] = [f"optimizer = torch.optim.{kind}(model.parameters(), lr={value}{extra})"]
+        lines.append("# a constant lr: no scheduler")
     else:
-        lines[0] = "import lrlab, lrlab.torch"
+        lines[1] = "import lrlab, lrlab.torch"
         spec = ("f" if used else "") + repr(entry.spec)
         lines.append(
-            "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # the schedule sets it"
+            f"optimizer = torch.optim.{kind}(model.parameters(), lr=0.1{extra})"
+            "  # the schedule sets the lr"
         )
         lines.append(
             f"scheduler = lrlab.torch.ScheduleLR(optimizer, lrlab.parse({spec}))  # step {when}"
         )
     return "\n".join(lines)
+
+
+def optimizer_code(experiment: Any) -> dict[str, Any]:
+    """`torch_code`'s ``optimizer`` and ``settings`` for an experiment's optimizer."""
+    settings = {"weight_decay": float(experiment.weight_decay)}
+    if experiment.optimizer == "sgd":
+        settings = {"momentum": float(experiment.momentum), **settings}
+    return {"optimizer": experiment.optimizer, "settings": settings}
+
+
+def _called(call: ast.Call) -> str:
+    return call.func.id if isinstance(call.func, ast.Name) else ""

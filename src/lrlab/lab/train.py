@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from lrlab.lab.batches import batch_indices
-from lrlab.lab.config import TrainConfig, batches_per_epoch
+from lrlab.lab.config import BUILT_IN_METRICS, TrainConfig, batches_per_epoch
 from lrlab.lab.data import Dataset
 from lrlab.lab.models import build_for
 from lrlab.lab.recipe import (
@@ -63,7 +63,7 @@ __all__ = [
     "train",
 ]
 
-METRICS = ("train_loss", "val_loss", "val_accuracy")
+METRICS = BUILT_IN_METRICS
 """What the built-in trainer reports each epoch."""
 BN_BATCHES = 50
 """Training batches over which a schedule-free run's BatchNorm statistics are recomputed

@@ -46,10 +46,10 @@ from lrlab.lab.compare import (
     train_runs,
 )
 from lrlab.lab.experiment import Experiment, ScheduleEntry
-from lrlab.lab.ranking import ALPHA, mean_std, paired_p_value, percent
+from lrlab.lab.ranking import ALPHA, MIN_SEEDS, mean_std, paired_p_value, percent
 from lrlab.lab.records import stable_id
 from lrlab.lab.runner import Commit, Executor, InProcess, Stop
-from lrlab.lab.search import Search, Value, torch_code
+from lrlab.lab.search import Search, Value, optimizer_code, torch_code
 from lrlab.lab.storage import check as storage_check
 from lrlab.lab.store import FILENAME, Store
 from lrlab.lab.tune_report import Confirmation, Trial, write_report
@@ -67,6 +67,8 @@ WORKER_FILE = ".lrlab-tune-worker"
 """This output directory's worker id: the trials it left running are its to resume."""
 PRUNERS = ("halving", "hyperband", "none")
 """`TuneSettings.pruner`'s choices."""
+FAILURES_IN_A_ROW = 3
+"""Failed trials in a row after which `tune` stops (each would fail the same way)."""
 SCHEMA_ATTEMPTS = 5
 """Tries at opening a server study while another worker creates Optuna's tables."""
 CONFIRM_SEEDS = (1000, 1001, 1002, 1003, 1004)
@@ -202,6 +204,7 @@ def tune(
         study = _study(experiment, search, settings, storage, worker)
         _resume_interrupted(study, worker)
         started = time.perf_counter()
+        failed = 0  # in a row: failed trials do not count, so a broken setup would go on
         while _taken(study) < settings.trials:
             trial = study.ask()
             trial.set_user_attr("worker", worker)
@@ -209,8 +212,15 @@ def tune(
             _run_trial(
                 study, trial, params, experiment, search, settings, directory, train, checkpoint_dir
             )
+            ended = study.trials[trial.number]
             if log is not None:
-                log(_line(study.trials[trial.number], experiment.rank_metric))
+                log(_line(ended, experiment.rank_metric))
+            failed = failed + 1 if ended.state.name == "FAIL" else 0
+            if failed == FAILURES_IN_A_ROW:
+                raise ExperimentError(
+                    f"tune: {failed} trials in a row failed, the last with: "
+                    f"{ended.user_attrs.get('error', 'no error recorded')}"
+                )
         trials = [_trial(t) for t in study.get_trials(deepcopy=False)]
         complete = [t for t in trials if t.state == "complete"]
         if not complete:
@@ -254,7 +264,7 @@ def tune(
         trials=trials,
         best=best,
         tuned=tuned,
-        code=torch_code(result.code_entry(experiment)),
+        code=torch_code(result.code_entry(experiment), **optimizer_code(experiment)),
         confirmation=result.confirmation,
         importance=result.importance,
         find_lr=suggested,
@@ -306,6 +316,16 @@ def _study(
         )
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
+    if settings.storage is None and settings.study is None:  # the directory's own study.db
+        try:
+            others = [n for n in optuna.get_all_study_names(storage) if n != name]
+        except Exception as error:  # an unreadable study.db
+            raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
+        if others:
+            raise ExperimentError(
+                f"tune: this --out holds another search (study {others[0]!r}, of another "
+                "experiment or space); give another --out, or --study NAME to keep several"
+            )
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
             study = optuna.create_study(
@@ -475,8 +495,14 @@ def _trial(trial: optuna.trial.FrozenTrial) -> Trial:
 
 
 def _importance(study: optuna.Study) -> dict[str, float]:
-    """Optuna's parameter importance (fANOVA), or none with too few finished trials."""
+    """Optuna's parameter importance (fANOVA), or none with too few finished trials (or
+    all of one value: nothing to attribute)."""
     import optuna
+    from optuna.trial import TrialState
+
+    values = {t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+    if len(values) < 2:
+        return {}
 
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
@@ -525,13 +551,17 @@ def _verdict(
     sign = 1.0 if mode == "max" else -1.0
     gaps = [sign * (a - b) for a, b in zip(tuned, baseline, strict=True)]
     mean, std = mean_std(gaps)
-    p = paired_p_value(tuned, baseline) if len(gaps) >= 2 else None
+    p = paired_p_value(tuned, baseline) if len(gaps) >= MIN_SEEDS else None
     scale, unit = (100.0, " points") if percent(metric) else (1.0, "")
     se = std / math.sqrt(len(gaps)) if gaps else math.nan
     word = "better" if mean >= 0 else "worse"
     size = f"{abs(mean) * scale:.2f} ± {se * scale:.2f}{unit}" if gaps else ""
-    if len(gaps) < 2:
-        verdict = f"too few fresh seeds finished to test ({len(gaps)})"
+    if len(gaps) < MIN_SEEDS:  # as compare's ranking: too few to test
+        verdict = (
+            f"too few fresh seeds finished to test ({len(gaps)}; the paired test needs {MIN_SEEDS})"
+        )
+        if len(gaps) > 1:
+            verdict = f"tuned is {word} by {size} on {len(gaps)} fresh seeds: {verdict}"
     elif not any(gaps):
         verdict = f"tuned and the baseline are identical on all {len(gaps)} fresh seeds"
     elif p is None:

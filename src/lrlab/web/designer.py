@@ -57,7 +57,7 @@ SAMPLES_PER_BUCKET = 64
 """Samples per bucket of a curve longer than `EXACT_STEPS`."""
 MAX_WIDTH = 4096
 """The most buckets (pixels) a curve is sent in."""
-DEFAULT_STEPS = 1000
+DEFAULT_STEPS = 10_000
 """Steps drawn for a schedule without a length of its own when none are asked for."""
 
 FloatArray = npt.NDArray[np.float64]

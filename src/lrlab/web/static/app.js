@@ -266,12 +266,12 @@ function changed(row) {
 }
 
 // Steps drawn: the "steps" box, else the longest length among the schedules (a
-// schedule without a length of its own, such as StepLR, gets 1000 when alone).
+// schedule without a length of its own, such as StepLR, gets 10000 when alone).
 function stepsWanted() {
   const given = parseInt($("#steps").value, 10);
   if (given > 0) return given;
   const lengths = designer.rows.map((row) => (row.curve && row.curve.length) || 0);
-  return Math.max(...lengths, 0) || 1000;
+  return Math.max(...lengths, 0) || 10000;  // designer.DEFAULT_STEPS
 }
 
 function plotWidth() {
