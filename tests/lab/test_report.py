@@ -187,3 +187,14 @@ def test_summarise_says_what_is_missing(tmp_path: Path) -> None:
     write_store(tmp_path)
     with pytest.raises(StoreError, match="no experiment with id 'nope' in the store"):
         summarise(tmp_path, "nope")
+
+
+def test_a_report_with_nothing_tested_says_so(tmp_path: Path) -> None:
+    from lrlab.cli import main
+    from tests.web.stores import write_experiment
+
+    write_experiment(tmp_path, seeds=2, epochs=3)  # 2 seeds: too few to test
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "No schedule was tested against the leader here" in page
+    assert "Comparing 0 schedules" not in page

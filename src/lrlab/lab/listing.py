@@ -141,7 +141,7 @@ def runs_table(views: list[RunView]) -> list[list[str]]:
                 status,
                 f"{run.epochs_done}/{run.config.get('epochs', '?')}",
                 last,
-                "-" if run.seconds is None else f"{run.seconds:.1f}",
+                "-" if run.seconds is None else f"{run.seconds:.3g}",
                 run.node or "-",
             ]
         )

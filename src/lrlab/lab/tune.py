@@ -320,7 +320,7 @@ def _study(
         try:
             others = [n for n in optuna.get_all_study_names(storage) if n != name]
         except Exception as error:  # an unreadable study.db
-            raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
+            raise ExperimentError(f"tune: storage {storage!r}: {_first_line(error)}") from None
         if others:
             raise ExperimentError(
                 f"tune: this --out holds another search (study {others[0]!r}, of another "
@@ -340,10 +340,10 @@ def _study(
             # Workers started together on a fresh database race to create Optuna's
             # tables; the loser sees "already exists" and finds them there on a retry.
             if attempt == SCHEMA_ATTEMPTS - 1:
-                raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
+                raise ExperimentError(f"tune: storage {storage!r}: {_first_line(error)}") from None
             time.sleep(0.2 * (attempt + 1))
         except Exception as error:  # a bad URL, an unreachable server, a missing driver
-            raise ExperimentError(f"tune: storage {storage!r}: {error}") from None
+            raise ExperimentError(f"tune: storage {storage!r}: {_first_line(error)}") from None
     saved = study.user_attrs.get("lrlab")
     if saved is None:
         study.set_user_attr("lrlab", key)
@@ -357,6 +357,12 @@ def _study(
         seed += int(worker[:8], 16)
     study.sampler = optuna.samplers.TPESampler(seed=seed)
     return study
+
+
+def _first_line(error: BaseException) -> str:
+    """An error's first line (SQLAlchemy's add a line pointing at their docs)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _worker(directory: Path) -> str:

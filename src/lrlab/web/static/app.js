@@ -381,7 +381,8 @@ async function copy(what) {
   if (!text) return;
   try {
     await navigator.clipboard.writeText(text);
-    $("#copied").textContent = `copied the ${what === "toml" ? "TOML entry" : what}`;
+    const names = { spec: "spec", torch: "PyTorch code", toml: "TOML entry" };
+    $("#copied").textContent = `copied the ${names[what] || what}`;
   } catch (error) {
     const range = document.createRange();
     range.selectNodeContents($(`#export-${what}`));
