@@ -272,6 +272,31 @@ def test_another_search_in_the_same_out_is_refused(tmp_path: Path) -> None:
         assert len(store.experiments()) == 1  # nothing of the other search was trained
 
 
+def test_a_trial_asked_once_the_study_had_its_trials_is_given_up_untrained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = optuna.Study.ask
+
+    def raced(study: optuna.Study) -> optuna.Trial:
+        monkeypatch.setattr(optuna.Study, "ask", asked)
+        asked(study)  # another worker asks first, between our count and our ask
+        return asked(study)
+
+    monkeypatch.setattr(optuna.Study, "ask", raced)
+    settings = TuneSettings(trials=1, confirm_seeds=(100, 101))
+    with pytest.raises(ExperimentError, match=r"no trial of study .* finished"):
+        tune(SMALL, Search.from_mapping(STEP), tmp_path, settings)
+    study = optuna.load_study(
+        study_name=optuna.get_all_study_names(f"sqlite:///{tmp_path / STUDY_FILE}")[0],
+        storage=f"sqlite:///{tmp_path / STUDY_FILE}",
+    )
+    other, mine = study.get_trials(deepcopy=False)
+    assert other.state == TrialState.RUNNING  # the other worker's, still training
+    assert mine.state == TrialState.FAIL
+    assert mine.user_attrs["error"] == "surplus: the study had its trials"
+    assert not (tmp_path / SEARCH).exists()  # nothing trained
+
+
 def test_trials_that_keep_failing_stop_the_search(tmp_path: Path) -> None:
     calls: list[int] = []
 

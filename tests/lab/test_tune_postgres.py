@@ -95,7 +95,11 @@ def test_two_workers_share_one_study_on_postgres(postgres: Server, tmp_path: Pat
     summary = [(t.number, t.state.name, t.user_attrs.get("worker", "?")[:6]) for t in trials]
     assert len(ended) == TRIALS, f"{len(ended)} trials ended, not {TRIALS}: {summary}"
     assert TrialState.RUNNING not in states, summary
-    assert TrialState.FAIL not in states, summary
+    # a worker that asked for a trial the other had taken meanwhile gives it up, untrained
+    surplus = [t for t in trials if t.state == TrialState.FAIL]
+    assert all(t.user_attrs.get("error", "").startswith("surplus") for t in surplus), summary
+    assert len(surplus) <= 1, summary
+    assert not any("runs" in t.user_attrs for t in surplus), summary
     assert sorted(t.number for t in trials) == list(range(len(trials)))
 
     ids = [(out / WORKER_FILE).read_text(encoding="utf-8").strip() for out in outs]
@@ -107,10 +111,10 @@ def test_two_workers_share_one_study_on_postgres(postgres: Server, tmp_path: Pat
     for out in outs:
         with Store(out / SEARCH, read_only=True) as store:
             stored.append({record.id: record.status for record in store.runs()})
-    runs = {t.number: list(t.user_attrs["runs"]) for t in trials}
+    runs = {t.number: list(t.user_attrs["runs"]) for t in ended}
     every = [run for numbers in runs.values() for run in numbers]
     assert len(every) == len(set(every)), f"two trials share a run: {runs}"
-    for t in trials:
+    for t in ended:
         mine = ids.index(by[t.number])
         for run in runs[t.number]:
             holders = [i for i, s in enumerate(stored) if run in s]

@@ -208,6 +208,11 @@ def tune(
         while _taken(study) < settings.trials:
             trial = study.ask()
             trial.set_user_attr("worker", worker)
+            if _taken(study, before=trial.number) >= settings.trials:
+                # another worker asked between our count and our ask: it has the last trial
+                trial.set_user_attr("error", "surplus: the study had its trials")
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                break
             params = {p.name: _suggest(trial, p) for p in search.space}
             _run_trial(
                 study, trial, params, experiment, search, settings, directory, train, checkpoint_dir
@@ -385,12 +390,14 @@ def _resume_interrupted(study: optuna.Study, worker: str) -> None:
             study.enqueue_trial(trial.params, user_attrs={"resumes": trial.number})
 
 
-def _taken(study: optuna.Study) -> int:
-    """Trials ended (finished, pruned) or still running somewhere."""
+def _taken(study: optuna.Study, *, before: int | None = None) -> int:
+    """Trials ended (finished, pruned) or still running somewhere (``before``: of those
+    numbered below it, the trials asked earlier)."""
     from optuna.trial import TrialState
 
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    return len(study.get_trials(deepcopy=False, states=states))
+    trials = study.get_trials(deepcopy=False, states=states)
+    return len(trials if before is None else [t for t in trials if t.number < before])
 
 
 def _suggest(trial: optuna.Trial, param: Any) -> Value:
