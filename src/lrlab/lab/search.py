@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lrlab.lab.experiment import ScheduleEntry, default_schedules
+from lrlab.lab.experiment import Experiment, ScheduleEntry, default_schedules
 
 KINDS = ("log", "uniform", "int", "choice")
 """How a parameter is drawn: log-uniform or uniform floats, uniform ints (both ends
@@ -370,7 +370,7 @@ def torch_code(
     return "\n".join(lines)
 
 
-def optimizer_code(experiment: Any) -> dict[str, Any]:
+def optimizer_code(experiment: Experiment) -> dict[str, Any]:
     """`torch_code`'s ``optimizer`` and ``settings`` for an experiment's optimizer."""
     settings = {"weight_decay": float(experiment.weight_decay)}
     if experiment.optimizer == "sgd":
